@@ -1,0 +1,51 @@
+package herald
+
+// Paths of the device-facing HTTP API. All bodies are JSON.
+const (
+	// PathRegister: POST, header AppKeyHeader, optional device credential
+	// (Authorization: Device ID:SECRET) → RegisterResponse.
+	PathRegister = "/device/v1/registrations"
+	// PathRegistration + "/" + token: DELETE with the device credential.
+	// PathRegistration + "/" + token + ":refresh": POST with the device
+	// credential → RegisterResponse with the new token.
+	PathRegistration = "/device/v1/registrations"
+	// PathConnect is the WebSocket endpoint (GET with Upgrade).
+	PathConnect = "/device/v1/connect"
+)
+
+// AppKeyHeader carries the public app key on registration.
+const AppKeyHeader = "X-Herald-App-Key"
+
+// DeviceAuthScheme is the Authorization scheme of the device credential:
+// "Authorization: Device <device_id>:<device_secret>".
+const DeviceAuthScheme = "Device"
+
+// RegisterResponse answers a registration or a refresh.
+type RegisterResponse struct {
+	Token     string `json:"token"`
+	ProjectID string `json:"project_id"`
+	// Device is set when the request carried no device credential and a new
+	// device was created; the secret is shown only this once.
+	Device *DeviceCredential `json:"device,omitempty"`
+}
+
+// DeviceCredential identifies a device on its connection.
+type DeviceCredential struct {
+	ID     string `json:"id"`
+	Secret string `json:"secret"`
+}
+
+// ErrorResponse is the error body of every non-FCM Herald API (device and
+// admin): the same google.rpc.Status envelope the FCM surface uses, without
+// FCM's detail.
+type ErrorResponse struct {
+	Error Status `json:"error"`
+}
+
+// Status is a google.rpc.Status.
+type Status struct {
+	Code    int    `json:"code"`
+	Message string `json:"message"`
+	Status  string `json:"status"`
+	Details []any  `json:"details,omitempty"`
+}
