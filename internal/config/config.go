@@ -1,0 +1,100 @@
+// Package config holds the server's settings, their defaults and their
+// validation. Precedence: defaults < HERALD_* environment < flags (the CLI
+// applies the last two).
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"time"
+)
+
+// Config is what `herald serve` runs with. Every field documents its default.
+type Config struct {
+	// Listen is the TCP address of the one HTTP listener. Default ":8080".
+	// Env HERALD_LISTEN, flag --listen.
+	Listen string
+	// DataDir holds the embedded store, the server key and the admin
+	// credential. Default "./herald-data". Env HERALD_DATA, flag --data.
+	DataDir string
+	// PublicURL is the URL app servers and devices reach this server at,
+	// written into service-account files as token_uri. Default: derived
+	// from each admin request (scheme and Host). Env HERALD_PUBLIC_URL.
+	PublicURL string
+	// PingInterval is announced to devices in the welcome frame; a device
+	// silent for twice as long is disconnected. Default 30s.
+	PingInterval time.Duration
+	// NormalBatchWindow is how long normal-priority messages to a device
+	// whose app is in the background may be held to be sent together with
+	// later ones (a high-priority message flushes them at once). 0 sends
+	// at once. Default 0.
+	NormalBatchWindow time.Duration
+	// MaxPending is the most non-collapsible messages pending per
+	// registration before they are dropped (FCM: 100). Default 100.
+	MaxPending int
+	// MaxCollapseKeys is the most collapse keys pending per registration
+	// (FCM: 4). Default 4.
+	MaxCollapseKeys int
+	// PurgeInterval is how often expired messages are purged. Default 1m.
+	PurgeInterval time.Duration
+	// ShutdownTimeout bounds a graceful shutdown. Default 10s.
+	ShutdownTimeout time.Duration
+	// SendQueue is the per-connection queue of frames waiting to be
+	// written; a device that falls further behind is served from the store
+	// instead. Default 256.
+	SendQueue int
+}
+
+// Default returns the defaults.
+func Default() Config {
+	return Config{
+		Listen:          ":8080",
+		DataDir:         "./herald-data",
+		PingInterval:    30 * time.Second,
+		MaxPending:      100,
+		MaxCollapseKeys: 4,
+		PurgeInterval:   time.Minute,
+		ShutdownTimeout: 10 * time.Second,
+		SendQueue:       256,
+	}
+}
+
+// Validate reports every problem at once.
+func (c Config) Validate() error {
+	var errs []error
+	if c.Listen == "" {
+		errs = append(errs, errors.New("listen address is empty (set --listen, e.g. :8080)"))
+	}
+	if c.DataDir == "" {
+		errs = append(errs, errors.New("data directory is empty (set --data)"))
+	}
+	if c.PublicURL != "" {
+		u, err := url.Parse(c.PublicURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("public URL %q must be an absolute http(s) URL such as https://push.example.com", c.PublicURL))
+		}
+	}
+	if c.PingInterval < time.Second {
+		errs = append(errs, fmt.Errorf("ping interval %v is below 1s", c.PingInterval))
+	}
+	if c.NormalBatchWindow < 0 {
+		errs = append(errs, fmt.Errorf("normal batch window %v is negative", c.NormalBatchWindow))
+	}
+	if c.MaxPending < 1 {
+		errs = append(errs, fmt.Errorf("max pending %d must be at least 1", c.MaxPending))
+	}
+	if c.MaxCollapseKeys < 1 {
+		errs = append(errs, fmt.Errorf("max collapse keys %d must be at least 1", c.MaxCollapseKeys))
+	}
+	if c.PurgeInterval <= 0 {
+		errs = append(errs, fmt.Errorf("purge interval %v must be positive", c.PurgeInterval))
+	}
+	if c.ShutdownTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("shutdown timeout %v must be positive", c.ShutdownTimeout))
+	}
+	if c.SendQueue < 1 {
+		errs = append(errs, fmt.Errorf("send queue %d must be at least 1", c.SendQueue))
+	}
+	return errors.Join(errs...)
+}
