@@ -1,0 +1,191 @@
+package client
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/heraldpush/herald"
+)
+
+// decodeServerFrame decodes a server→device frame. Unlike herald.DecodeFrame
+// it is lenient, as a client must be towards a newer server: unknown members
+// are ignored, and a frame of an unknown type is reported with known false
+// (and no error) so that the caller can skip it. Known frames are validated.
+func decodeServerFrame(b []byte) (f herald.Frame, known bool, err error) {
+	if err := json.Unmarshal(b, &f); err != nil {
+		return herald.Frame{}, false, fmt.Errorf("%w: %v", herald.ErrBadFrame, err)
+	}
+	switch f.Type {
+	case herald.FrameWelcome, herald.FrameMessages, herald.FrameDeleted,
+		herald.FrameTokenRefresh, herald.FramePong, herald.FrameGoAway:
+	default:
+		if f.Type == "" {
+			return herald.Frame{}, false, fmt.Errorf("%w: missing type", herald.ErrBadFrame)
+		}
+		return f, false, nil
+	}
+	if err := f.Validate(); err != nil {
+		return herald.Frame{}, false, err
+	}
+	return f, true, nil
+}
+
+// handle acts on one frame of an established session.
+func (c *Client) handle(ctx context.Context, cn *conn, f herald.Frame, end *sessionEnd) error {
+	switch f.Type {
+	case herald.FrameMessages:
+		return c.handleMessages(ctx, cn, f.Messages)
+	case herald.FrameDeleted:
+		return c.handleDeleted(ctx, cn, *f.Deleted)
+	case herald.FrameTokenRefresh:
+		return c.handleTokenRefresh(*f.TokenRefresh)
+	case herald.FrameGoAway:
+		end.goAway = max(0, msDuration(f.GoAway.ReconnectAfterMillis))
+		c.log.Info("herald: server going away", "reason", f.GoAway.Reason, "reconnect_after", end.goAway)
+	case herald.FramePong, herald.FrameWelcome:
+		// A pong only proves the connection is alive (the read deadline
+		// moved). A second welcome is out of place and ignored.
+	}
+	return nil
+}
+
+// handleMessages delivers the new messages of a frame to the app, drops the
+// duplicates, saves the dedupe marks, then acknowledges the frame: for each
+// token, the highest sequence seen (cumulative). Messages for a token this
+// device does not hold (deleted by the app, or not yet stored) are neither
+// delivered nor acknowledged.
+func (c *Client) handleMessages(ctx context.Context, cn *conn, msgs []herald.Message) error {
+	var acks []herald.Ack
+	changed := false
+	for i := range msgs {
+		m := &msgs[i]
+		c.mu.Lock()
+		r := c.st.Registrations[c.st.appKeyOf(m.Token)]
+		isNew := r != nil && m.Seq > r.LastHandled
+		c.mu.Unlock()
+		if r == nil {
+			c.log.Debug("herald: message for an unknown token", "token", shortToken(m.Token), "seq", m.Seq)
+			continue
+		}
+		if isNew {
+			c.deliver(ctx, *m)
+			c.mu.Lock()
+			if r.Token == m.Token && m.Seq > r.LastHandled {
+				r.LastHandled = m.Seq
+				changed = true
+			}
+			c.mu.Unlock()
+		}
+		acks = addAck(acks, m.Token, m.Seq)
+	}
+	return c.commit(ctx, cn, changed, acks)
+}
+
+// handleDeleted reports dropped messages to the app. The marker has its own
+// place in the token's sequence: it is deduplicated and acknowledged as a
+// message is.
+func (c *Client) handleDeleted(ctx context.Context, cn *conn, d herald.Deleted) error {
+	c.mu.Lock()
+	r := c.st.Registrations[c.st.appKeyOf(d.Token)]
+	isNew := r != nil && d.Seq > r.LastHandled
+	c.mu.Unlock()
+	if r == nil {
+		return nil
+	}
+	changed := false
+	if isNew {
+		if c.cfg.OnDeletedMessages != nil {
+			c.cfg.OnDeletedMessages(d.Token, d.Count)
+		}
+		c.mu.Lock()
+		if r.Token == d.Token && d.Seq > r.LastHandled {
+			r.LastHandled = d.Seq
+			changed = true
+		}
+		c.mu.Unlock()
+	}
+	return c.commit(ctx, cn, changed, []herald.Ack{{Token: d.Token, Seq: d.Seq}})
+}
+
+// commit saves the dedupe marks if they changed, then sends the acks. The
+// order matters: once acknowledged, the server forgets a message, so the
+// mark must already be on disk for a resend after a lost ack to be dropped.
+func (c *Client) commit(ctx context.Context, cn *conn, changed bool, acks []herald.Ack) error {
+	if changed {
+		if err := c.save(); err != nil {
+			return err
+		}
+	}
+	if len(acks) == 0 {
+		return nil
+	}
+	if err := cn.writeFrame(ctx, herald.Frame{Type: herald.FrameAck, Acks: acks}); err != nil {
+		return fmt.Errorf("send ack: %w", err)
+	}
+	return nil
+}
+
+// addAck raises the ack of token to seq, keeping first-seen order.
+func addAck(acks []herald.Ack, token string, seq uint64) []herald.Ack {
+	for i := range acks {
+		if acks[i].Token == token {
+			acks[i].Seq = max(acks[i].Seq, seq)
+			return acks
+		}
+	}
+	return append(acks, herald.Ack{Token: token, Seq: seq})
+}
+
+// deliver hands one message to the app according to the app state (see
+// Config).
+func (c *Client) deliver(ctx context.Context, m herald.Message) {
+	c.mu.Lock()
+	background := c.appState == herald.Background
+	c.mu.Unlock()
+	if background {
+		if m.Notification != nil && c.cfg.Notifier != nil {
+			if err := c.cfg.Notifier.Notify(ctx, m); err != nil {
+				// The message counts as handled: retrying a notifier that
+				// fails would redeliver it forever.
+				c.log.Warn("herald: notifier failed", "id", m.ID, "err", err)
+			}
+			return
+		}
+		if c.cfg.OnBackgroundMessage != nil {
+			c.cfg.OnBackgroundMessage(ctx, m)
+			return
+		}
+	}
+	if c.cfg.OnMessage != nil {
+		c.cfg.OnMessage(ctx, m)
+	}
+}
+
+// handleTokenRefresh moves an app from the old token to the new one and
+// tells the app. A refresh the device asked for itself (RefreshToken) has
+// already been applied and is not reported again.
+func (c *Client) handleTokenRefresh(tr herald.TokenRefresh) error {
+	c.mu.Lock()
+	appKey := c.st.appKeyOf(tr.Old)
+	if appKey != "" {
+		r := c.st.Registrations[appKey]
+		r.Token, r.LastHandled = tr.New, 0
+	}
+	c.mu.Unlock()
+	if appKey == "" {
+		return nil
+	}
+	if err := c.save(); err != nil {
+		return err
+	}
+	c.log.Info("herald: token replaced by the server", "app_key", appKey, "token", shortToken(tr.New))
+	if c.cfg.OnNewToken != nil {
+		c.cfg.OnNewToken(appKey, tr.New)
+	}
+	return nil
+}
+
+// msDuration converts milliseconds to a Duration.
+func msDuration(ms int64) time.Duration { return time.Duration(ms) * time.Millisecond }

@@ -1,0 +1,27 @@
+// Package client is Herald's Go device SDK: it registers apps with a Herald
+// server, keeps the device's one connection open, and hands each message to
+// the app exactly once.
+//
+// A device is one Client. Each app on it registers with its public app key
+// and gets a token, which the app sends to its own server; that server sends
+// messages to the token through Herald's FCM-compatible API. All the apps of
+// a device share one WebSocket connection, run by Client.Run:
+//
+//	c, err := client.New(client.Config{
+//		Server:   "https://push.example.com",
+//		StateDir: dir, // keeps the device, its tokens and the dedupe state
+//		OnMessage: func(ctx context.Context, m herald.Message) {
+//			fmt.Println(m.Data["text"])
+//		},
+//	})
+//	token, err := c.Register(ctx, appKey) // send token to your app server
+//	err = c.Run(ctx)                      // until ctx ends
+//
+// Delivery is at least once on the wire and exactly once to the app: every
+// message has a per-token sequence number, the SDK remembers the highest one
+// handled (in StateDir, across restarts) and drops what it has already seen.
+// Messages reach the callbacks in the order the server accepted them.
+//
+// The wire protocol is documented in docs/protocol.md, for implementers of
+// SDKs in other languages.
+package client

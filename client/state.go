@@ -1,0 +1,139 @@
+package client
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/heraldpush/herald"
+)
+
+// stateFileName is the file under Config.StateDir that holds the device
+// credential, the registrations and the dedupe state.
+const stateFileName = "state.json"
+
+// state is what the SDK remembers between runs. It is guarded by Client.mu.
+type state struct {
+	Device *herald.DeviceCredential `json:"device,omitempty"`
+	// Registrations maps an app key to its registration. An entry with an
+	// empty Token is an app whose token was lost (the server forgot the
+	// device or the token); Run registers it again and reports the new
+	// token through OnNewToken.
+	Registrations map[string]*registration `json:"registrations"`
+}
+
+// registration is one app's registration on this device.
+type registration struct {
+	Token     string `json:"token"`
+	ProjectID string `json:"project_id,omitempty"`
+	// LastHandled is the highest sequence of Token whose callbacks have run
+	// (the dedupe mark and the hello resume point).
+	LastHandled uint64 `json:"last_handled,omitempty"`
+}
+
+func newState() *state {
+	return &state{Registrations: make(map[string]*registration)}
+}
+
+// appKeyOf returns the app key holding token, or "".
+func (s *state) appKeyOf(token string) string {
+	for k, r := range s.Registrations {
+		if r.Token == token {
+			return k
+		}
+	}
+	return ""
+}
+
+// forgetDevice drops the device credential and every token, keeping the app
+// keys so that they can be registered again.
+func (s *state) forgetDevice() {
+	s.Device = nil
+	for _, r := range s.Registrations {
+		*r = registration{}
+	}
+}
+
+// stateStore reads and writes state.json. A zero dir keeps nothing.
+type stateStore struct {
+	dir string
+}
+
+// load reads the state; a missing file is an empty state.
+func (st stateStore) load() (*state, error) {
+	s := newState()
+	if st.dir == "" {
+		return s, nil
+	}
+	b, err := os.ReadFile(filepath.Join(st.dir, stateFileName))
+	if errors.Is(err, fs.ErrNotExist) {
+		return s, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read state: %w", err)
+	}
+	if err := json.Unmarshal(b, s); err != nil {
+		return nil, fmt.Errorf("parse %s: %w", filepath.Join(st.dir, stateFileName), err)
+	}
+	if s.Registrations == nil {
+		s.Registrations = make(map[string]*registration)
+	}
+	for k, r := range s.Registrations {
+		if r == nil {
+			s.Registrations[k] = &registration{}
+		}
+	}
+	return s, nil
+}
+
+// save writes b (the encoded state) atomically: a temporary file in the
+// same directory, fsync'd, renamed over state.json, then the directory is
+// fsync'd so that the rename itself survives a crash.
+func (st stateStore) save(b []byte) error {
+	if st.dir == "" {
+		return nil
+	}
+	if err := os.MkdirAll(st.dir, 0o700); err != nil {
+		return fmt.Errorf("save state: %w", err)
+	}
+	f, err := os.CreateTemp(st.dir, stateFileName+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("save state: %w", err)
+	}
+	tmp := f.Name()
+	ok := false
+	defer func() {
+		if !ok {
+			f.Close()
+			os.Remove(tmp)
+		}
+	}()
+	if err := f.Chmod(0o600); err != nil {
+		return fmt.Errorf("save state: %w", err)
+	}
+	if _, err := f.Write(b); err != nil {
+		return fmt.Errorf("save state: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("save state: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("save state: %w", err)
+	}
+	if err := os.Rename(tmp, filepath.Join(st.dir, stateFileName)); err != nil {
+		return fmt.Errorf("save state: %w", err)
+	}
+	ok = true
+	d, err := os.Open(st.dir)
+	if err != nil {
+		return fmt.Errorf("save state: %w", err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("save state: sync directory: %w", err)
+	}
+	return nil
+}
