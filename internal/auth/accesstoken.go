@@ -74,7 +74,7 @@ func (a *Authority) open(token string) (accessClaims, error) {
 	if !ok || len(token) > maxAccessToken {
 		return accessClaims{}, fmt.Errorf("%w: not a Herald access token; get one from the token endpoint", ErrInvalidToken)
 	}
-	b, err := base64.RawURLEncoding.DecodeString(body)
+	b, err := jwtEncoding.DecodeString(body) // strict: one encoding per token
 	if err != nil || len(b) < accessFixed+sha256.Size {
 		return accessClaims{}, fmt.Errorf("%w: malformed access token", ErrInvalidToken)
 	}
