@@ -1,0 +1,185 @@
+package pebblestore
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/heraldpush/herald/internal/store"
+)
+
+// A queue entry's value is a small binary record; Token and Seq are in the
+// key. Layout:
+//
+//	version  byte (1)
+//	kind     byte
+//	flags    byte: 1 high, 2 AcceptedAt set, 4 ExpiresAt set
+//	accepted varint unix nanos (if set)
+//	expires  varint unix nanos (if set)
+//	ttl      varint nanos
+//	dropped  uvarint
+//	id, project id, collapse key: uvarint length + bytes each
+//	payload  the rest
+//
+// Binary rather than JSON: the writer encodes one per send and the loader
+// decodes the headers of whole queues, so both must be cheap.
+const codecVersion = 1
+
+const (
+	flagHigh     = 1
+	flagAccepted = 2
+	flagExpires  = 4
+)
+
+// errCorrupt is wrapped when a stored value cannot be decoded.
+var errCorrupt = errors.New("corrupt queue entry")
+
+// encodedLen is the exact length appendMessage produces for m.
+func encodedLen(m *store.Message) int {
+	n := 3
+	if !m.AcceptedAt.IsZero() {
+		n += varintLen(m.AcceptedAt.UnixNano())
+	}
+	if !m.ExpiresAt.IsZero() {
+		n += varintLen(m.ExpiresAt.UnixNano())
+	}
+	n += varintLen(int64(m.TTL))
+	n += uvarintLen(uint64(m.Dropped))
+	n += uvarintLen(uint64(len(m.ID))) + len(m.ID)
+	n += uvarintLen(uint64(len(m.ProjectID))) + len(m.ProjectID)
+	n += uvarintLen(uint64(len(m.CollapseKey))) + len(m.CollapseKey)
+	return n + len(m.Payload)
+}
+
+// appendMessage appends m's value encoding.
+func appendMessage(dst []byte, m *store.Message) []byte {
+	var flags byte
+	if m.High {
+		flags |= flagHigh
+	}
+	if !m.AcceptedAt.IsZero() {
+		flags |= flagAccepted
+	}
+	if !m.ExpiresAt.IsZero() {
+		flags |= flagExpires
+	}
+	dst = append(dst, codecVersion, byte(m.Kind), flags)
+	if flags&flagAccepted != 0 {
+		dst = binary.AppendVarint(dst, m.AcceptedAt.UnixNano())
+	}
+	if flags&flagExpires != 0 {
+		dst = binary.AppendVarint(dst, m.ExpiresAt.UnixNano())
+	}
+	dst = binary.AppendVarint(dst, int64(m.TTL))
+	dst = binary.AppendUvarint(dst, uint64(m.Dropped))
+	dst = appendString(dst, m.ID)
+	dst = appendString(dst, m.ProjectID)
+	dst = appendString(dst, m.CollapseKey)
+	return append(dst, m.Payload...)
+}
+
+func appendString(dst []byte, s string) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(s)))
+	return append(dst, s...)
+}
+
+// decodeMessage decodes a value into m, Token, Seq and Payload aside. It
+// returns the payload, which aliases v.
+func decodeMessage(v []byte, m *store.Message) (payload []byte, err error) {
+	d := decoder{b: v}
+	if d.byte() != codecVersion {
+		return nil, fmt.Errorf("%w: unknown version", errCorrupt)
+	}
+	m.Kind = store.Kind(d.byte())
+	flags := d.byte()
+	m.High = flags&flagHigh != 0
+	m.AcceptedAt, m.ExpiresAt = time.Time{}, time.Time{}
+	if flags&flagAccepted != 0 {
+		m.AcceptedAt = time.Unix(0, d.varint()).UTC()
+	}
+	if flags&flagExpires != 0 {
+		m.ExpiresAt = time.Unix(0, d.varint()).UTC()
+	}
+	m.TTL = time.Duration(d.varint())
+	m.Dropped = int(d.uvarint())
+	m.ID = d.string()
+	m.ProjectID = d.string()
+	m.CollapseKey = d.string()
+	m.Payload = nil
+	if d.err != nil {
+		return nil, d.err
+	}
+	return d.b, nil
+}
+
+// decoder reads a value, remembering the first error.
+type decoder struct {
+	b   []byte
+	err error
+}
+
+func (d *decoder) fail() {
+	if d.err == nil {
+		d.err = fmt.Errorf("%w: truncated", errCorrupt)
+	}
+	d.b = nil
+}
+
+func (d *decoder) byte() byte {
+	if len(d.b) == 0 {
+		d.fail()
+		return 0
+	}
+	c := d.b[0]
+	d.b = d.b[1:]
+	return c
+}
+
+func (d *decoder) varint() int64 {
+	v, n := binary.Varint(d.b)
+	if n <= 0 {
+		d.fail()
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *decoder) uvarint() uint64 {
+	v, n := binary.Uvarint(d.b)
+	if n <= 0 {
+		d.fail()
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *decoder) string() string {
+	n := d.uvarint()
+	if uint64(len(d.b)) < n {
+		d.fail()
+		return ""
+	}
+	s := string(d.b[:n])
+	d.b = d.b[n:]
+	return s
+}
+
+func uvarintLen(v uint64) int {
+	n := 1
+	for v >= 0x80 {
+		v >>= 7
+		n++
+	}
+	return n
+}
+
+func varintLen(v int64) int {
+	u := uint64(v) << 1
+	if v < 0 {
+		u = ^u
+	}
+	return uvarintLen(u)
+}

@@ -1,0 +1,151 @@
+package pebblestore
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+)
+
+// Key layout. Every key starts with a short prefix so that each kind of
+// record, and each registration's queue, is one contiguous range:
+//
+//	p/<project>                      Project (JSON)
+//	a/<app key>                      App (JSON)
+//	pa/<project>\x00<app key>        index: apps of a project
+//	k/<key id>                       Key (JSON)
+//	pk/<project>\x00<key id>         index: keys of a project
+//	d/<device>                       Device (JSON)
+//	r/<token>                        Registration (JSON)
+//	rd/<device>\x00<token>           index: registrations of a device
+//	q/<token>\x00<seq BE64>          queue entry (binary, see codec.go);
+//	                                 seq 0 holds the last assigned sequence
+//	x/<expires BE64>/<token>\x00<seq BE64>
+//	                                 expiry index (empty value)
+//
+// Identifiers may not contain a NUL byte, which separates them from what
+// follows in composite keys.
+const (
+	prefixProject     = "p/"
+	prefixApp         = "a/"
+	prefixProjectApps = "pa/"
+	prefixKey         = "k/"
+	prefixProjectKeys = "pk/"
+	prefixDevice      = "d/"
+	prefixReg         = "r/"
+	prefixDeviceRegs  = "rd/"
+	prefixQueue       = "q/"
+	prefixExpiry      = "x/"
+)
+
+// errBadID is wrapped when an identifier cannot be stored.
+var errBadID = errors.New("invalid identifier")
+
+// checkID refuses identifiers the key layout cannot hold.
+func checkID(what, id string) error {
+	if id == "" {
+		return fmt.Errorf("%w: empty %s", errBadID, what)
+	}
+	if strings.IndexByte(id, 0) >= 0 {
+		return fmt.Errorf("%w: %s contains a NUL byte", errBadID, what)
+	}
+	return nil
+}
+
+// entityKey is prefix + id.
+func entityKey(prefix, id string) []byte {
+	k := make([]byte, 0, len(prefix)+len(id))
+	k = append(k, prefix...)
+	return append(k, id...)
+}
+
+// indexKey is prefix + parent + NUL + child.
+func indexKey(prefix, parent, child string) []byte {
+	k := make([]byte, 0, len(prefix)+len(parent)+1+len(child))
+	k = append(k, prefix...)
+	k = append(k, parent...)
+	k = append(k, 0)
+	return append(k, child...)
+}
+
+// indexRange returns the bounds of every prefix + parent + NUL + … key.
+func indexRange(prefix, parent string) (lower, upper []byte) {
+	lower = indexKey(prefix, parent, "")
+	upper = append([]byte(nil), lower...)
+	upper[len(upper)-1] = 1
+	return lower, upper
+}
+
+// prefixRange returns the bounds of every key starting with prefix.
+func prefixRange(prefix string) (lower, upper []byte) {
+	lower = []byte(prefix)
+	upper = []byte(prefix)
+	upper[len(upper)-1]++
+	return lower, upper
+}
+
+// queueKeyLen is the length of a queue key of token.
+func queueKeyLen(token string) int { return len(prefixQueue) + len(token) + 1 + 8 }
+
+// appendQueueKey appends q/<token>\x00<seq>.
+func appendQueueKey(dst []byte, token string, seq uint64) []byte {
+	dst = append(dst, prefixQueue...)
+	dst = append(dst, token...)
+	dst = append(dst, 0)
+	return binary.BigEndian.AppendUint64(dst, seq)
+}
+
+// queueRange returns the bounds of token's queue, seq 0 (the last-sequence
+// record) included.
+func queueRange(token string) (lower, upper []byte) {
+	lower = appendQueueKey(nil, token, 0)
+	upper = append([]byte(nil), lower[:len(lower)-8]...)
+	upper[len(upper)-1] = 1
+	return lower, upper
+}
+
+// queueKeySeq extracts the sequence of a queue key.
+func queueKeySeq(k []byte) uint64 {
+	return binary.BigEndian.Uint64(k[len(k)-8:])
+}
+
+// noExpiry marks an entry without an expiry time (a zero ExpiresAt).
+const noExpiry = math.MaxInt64
+
+// sortableNanos maps signed nanoseconds to unsigned ones that sort the same.
+func sortableNanos(n int64) uint64 { return uint64(n) ^ (1 << 63) }
+
+// expiryKeyLen is the length of an expiry index key of token.
+func expiryKeyLen(token string) int { return len(prefixExpiry) + 8 + 1 + len(token) + 1 + 8 }
+
+// appendExpiryKey appends x/<expires>/<token>\x00<seq>.
+func appendExpiryKey(dst []byte, expires int64, token string, seq uint64) []byte {
+	dst = append(dst, prefixExpiry...)
+	dst = binary.BigEndian.AppendUint64(dst, sortableNanos(expires))
+	dst = append(dst, '/')
+	dst = append(dst, token...)
+	dst = append(dst, 0)
+	return binary.BigEndian.AppendUint64(dst, seq)
+}
+
+// expiryUpper is the exclusive upper bound of index keys expiring at or
+// before nanos.
+func expiryUpper(nanos int64) []byte {
+	k := append([]byte(nil), prefixExpiry...)
+	if nanos == math.MaxInt64 {
+		k[len(k)-1]++
+		return k
+	}
+	return binary.BigEndian.AppendUint64(k, sortableNanos(nanos+1))
+}
+
+// parseExpiryKey splits an expiry index key.
+func parseExpiryKey(k []byte) (expires int64, token string, seq uint64, ok bool) {
+	const head = len(prefixExpiry) + 8 + 1
+	if len(k) < head+1+8 || k[len(k)-9] != 0 {
+		return 0, "", 0, false
+	}
+	expires = int64(binary.BigEndian.Uint64(k[len(prefixExpiry):]) ^ (1 << 63))
+	return expires, string(k[head : len(k)-9]), binary.BigEndian.Uint64(k[len(k)-8:]), true
+}
