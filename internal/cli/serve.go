@@ -1,0 +1,108 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+
+	"github.com/heraldpush/herald/internal/config"
+	"github.com/heraldpush/herald/internal/server"
+)
+
+// serveOptions is what `herald serve` runs with: the server's config and
+// how to log.
+type serveOptions struct {
+	Config    config.Config
+	LogLevel  slog.Level
+	LogFormat string // "text" or "json"
+}
+
+// runServerFunc is the signature of server.Run.
+type runServerFunc func(ctx context.Context, cfg config.Config, logger *slog.Logger, ready func(addr string)) error
+
+func runServe(ctx context.Context, env *Env, args []string) error {
+	return serve(ctx, env, args, server.Run)
+}
+
+// serve parses the serve command line and runs a server with run.
+func serve(ctx context.Context, env *Env, args []string, run runServerFunc) error {
+	opts, err := parseServe(env, args)
+	if err != nil {
+		return err
+	}
+	logger := newLogger(env.Stderr, opts.LogLevel, opts.LogFormat)
+	ready := func(addr string) {
+		fmt.Fprintf(env.Stderr, "herald: listening on http://%s\n", addr)
+	}
+	return run(ctx, opts.Config, logger, ready)
+}
+
+// parseServe turns the serve command line and HERALD_* variables into
+// options: defaults < environment < flags. The config is validated.
+func parseServe(env *Env, args []string) (serveOptions, error) {
+	const name = "serve"
+	cfg := config.Default()
+	var level, format string
+	f := newFlagSet(name, "herald serve [flags]",
+		"Run a Herald server: the FCM-compatible send API, the OAuth2 token endpoint,\n"+
+			"the admin API and the device connections, all on one listener.\n"+
+			"On first start it creates the data directory and an admin token in it\n"+
+			"(DATA/admin-token), which the other commands read when run on this host.\n"+
+			"It stops gracefully on SIGINT or SIGTERM.",
+		"herald serve\n"+
+			"herald serve --listen 127.0.0.1:9000 --data /var/lib/herald --public-url https://push.example.com")
+	f.String(&cfg.Listen, "listen", cfg.Listen, "HERALD_LISTEN", "TCP `ADDR` to listen on, host:port")
+	f.String(&cfg.DataDir, "data", cfg.DataDir, "HERALD_DATA", "data `DIR`: the store, the server key and the admin token")
+	f.String(&cfg.PublicURL, "public-url", cfg.PublicURL, "HERALD_PUBLIC_URL",
+		"`URL` app servers and devices reach this server at, written into service-account files")
+	f.note("public-url", "default: the URL each admin request came to")
+	f.Duration(&cfg.PingInterval, "ping-interval", cfg.PingInterval, "HERALD_PING_INTERVAL",
+		"how often devices ping; a device silent twice as long is disconnected")
+	f.Duration(&cfg.NormalBatchWindow, "normal-batch-window", cfg.NormalBatchWindow, "HERALD_NORMAL_BATCH_WINDOW",
+		"how long normal-priority messages to a background device may wait to go together; 0 sends at once")
+	f.Int(&cfg.MaxPending, "max-pending", cfg.MaxPending, "HERALD_MAX_PENDING",
+		"most undelivered non-collapsible messages kept per registration")
+	f.String(&level, "log-level", "info", "HERALD_LOG_LEVEL", "`LEVEL` of the logs: debug, info, warn or error")
+	f.String(&format, "log-format", "text", "HERALD_LOG_FORMAT", "`FORMAT` of the logs on stderr: text or json")
+	rest, err := f.parse(env, args)
+	if err != nil {
+		return serveOptions{}, err
+	}
+	if err := positionalArgs(name, rest); err != nil {
+		return serveOptions{}, err
+	}
+	opts := serveOptions{Config: cfg, LogFormat: format}
+	switch level {
+	case "debug":
+		opts.LogLevel = slog.LevelDebug
+	case "info":
+		opts.LogLevel = slog.LevelInfo
+	case "warn":
+		opts.LogLevel = slog.LevelWarn
+	case "error":
+		opts.LogLevel = slog.LevelError
+	default:
+		return serveOptions{}, usageErrorf(name, "--log-level %q: want debug, info, warn or error", level)
+	}
+	if format != "text" && format != "json" {
+		return serveOptions{}, usageErrorf(name, "--log-format %q: want text or json", format)
+	}
+	if err := cfg.Validate(); err != nil {
+		return serveOptions{}, usageErrorf(name, "invalid settings:\n  %s", indentLines(err.Error()))
+	}
+	return opts, nil
+}
+
+// newLogger returns a logger writing to w.
+func newLogger(w io.Writer, level slog.Level, format string) *slog.Logger {
+	o := &slog.HandlerOptions{Level: level}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, o))
+	}
+	return slog.New(slog.NewTextHandler(w, o))
+}
+
+// indentLines indents every line of s after the first by two spaces.
+func indentLines(s string) string { return strings.ReplaceAll(s, "\n", "\n  ") }
