@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -59,14 +60,42 @@ func (f *flagSet) Bool(p *bool, name string, value bool, env, usage string) {
 
 // Int defines an integer flag.
 func (f *flagSet) Int(p *int, name string, value int, env, usage string) {
-	f.fs.IntVar(p, name, value, usage)
+	*p = value
+	f.fs.Var((*intValue)(p), name, usage)
 	f.add(name, env)
 }
 
 // Duration defines a duration flag (Go syntax: 90s, 1h30m).
 func (f *flagSet) Duration(p *time.Duration, name string, value time.Duration, env, usage string) {
-	f.fs.DurationVar(p, name, value, usage)
+	*p = value
+	f.fs.Var((*durationValue)(p), name, usage)
 	f.add(name, env)
+}
+
+// intValue is an int flag whose errors say what is expected.
+type intValue int
+
+func (v *intValue) String() string { return strconv.Itoa(int(*v)) }
+func (v *intValue) Set(s string) error {
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return errors.New("want a whole number")
+	}
+	*v = intValue(n)
+	return nil
+}
+
+// durationValue is a duration flag whose errors say what is expected.
+type durationValue time.Duration
+
+func (v *durationValue) String() string { return time.Duration(*v).String() }
+func (v *durationValue) Set(s string) error {
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return errors.New("want a duration such as 30s, 5m or 1h30m")
+	}
+	*v = durationValue(d)
+	return nil
 }
 
 // Var defines a flag with a custom value.
@@ -190,10 +219,10 @@ func (f *flagSet) help(w io.Writer) {
 			if e := f.envs[name]; e != "" {
 				extra = append(extra, "env "+e)
 			}
-			if len(extra) > 0 {
-				usage += " (" + strings.Join(extra, "; ") + ")"
-			}
 			fmt.Fprintf(tw, "%s\t%s\n", left, usage)
+			if len(extra) > 0 {
+				fmt.Fprintf(tw, "\t%s\n", strings.Join(extra, "; "))
+			}
 		}
 		tw.Flush()
 	}

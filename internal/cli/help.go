@@ -57,6 +57,11 @@ func writeGroupHelp(w io.Writer, group string) {
 
 // runHelp shows the help of herald or of the command named by args.
 func runHelp(ctx context.Context, env *Env, args []string) error {
+	f := newFlagSet("help", "herald help [COMMAND]", "Show the help of herald, or of a command.", "herald help\nherald help key create")
+	args, err := f.parse(env, args)
+	if err != nil {
+		return err
+	}
 	if len(args) == 0 {
 		writeTopHelp(env.Stdout)
 		return nil

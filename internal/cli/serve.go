@@ -59,11 +59,11 @@ func parseServe(env *Env, args []string) (serveOptions, error) {
 		"`URL` app servers and devices reach this server at, written into service-account files")
 	f.note("public-url", "default: the URL each admin request came to")
 	f.Duration(&cfg.PingInterval, "ping-interval", cfg.PingInterval, "HERALD_PING_INTERVAL",
-		"how often devices ping; a device silent twice as long is disconnected")
+		"`INTERVAL` between device pings; a device silent twice as long is disconnected")
 	f.Duration(&cfg.NormalBatchWindow, "normal-batch-window", cfg.NormalBatchWindow, "HERALD_NORMAL_BATCH_WINDOW",
-		"how long normal-priority messages to a background device may wait to go together; 0 sends at once")
+		"normal-priority messages to a background device may wait up to `DURATION` to go out together; 0: at once")
 	f.Int(&cfg.MaxPending, "max-pending", cfg.MaxPending, "HERALD_MAX_PENDING",
-		"most undelivered non-collapsible messages kept per registration")
+		"keep at most `N` undelivered non-collapsible messages per registration")
 	f.String(&level, "log-level", "info", "HERALD_LOG_LEVEL", "`LEVEL` of the logs: debug, info, warn or error")
 	f.String(&format, "log-format", "text", "HERALD_LOG_FORMAT", "`FORMAT` of the logs on stderr: text or json")
 	rest, err := f.parse(env, args)
