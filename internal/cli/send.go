@@ -252,9 +252,19 @@ func (o *sendOptions) keyClient(ctx context.Context, env *Env) (*apiClient, erro
 func explainTokenError(err error, tokenURI, project string) error {
 	var re *oauth2.RetrieveError
 	if errors.As(err, &re) {
-		msg := re.ErrorCode
-		if re.ErrorDescription != "" {
-			msg += ": " + re.ErrorDescription
+		code, desc := re.ErrorCode, re.ErrorDescription
+		if code == "" { // the JWT flow leaves the RFC 6749 §5.2 body undecoded
+			var body struct {
+				Error       string `json:"error"`
+				Description string `json:"error_description"`
+			}
+			if json.Unmarshal(re.Body, &body) == nil {
+				code, desc = body.Error, body.Description
+			}
+		}
+		msg := code
+		if desc != "" {
+			msg += ": " + desc
 		}
 		if msg == "" {
 			msg = strings.TrimSpace(string(re.Body))
