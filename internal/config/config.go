@@ -44,6 +44,9 @@ type Config struct {
 	// written; a device that falls further behind is served from the store
 	// instead. Default 256.
 	SendQueue int
+	// Clock returns the current time for message expiry; nil means
+	// time.Now. Tests inject a clock they can move.
+	Clock func() time.Time
 }
 
 // Default returns the defaults.

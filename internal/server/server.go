@@ -5,13 +5,129 @@ package server
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"time"
 
+	"github.com/heraldpush/herald/internal/auth"
 	"github.com/heraldpush/herald/internal/config"
+	"github.com/heraldpush/herald/internal/dispatch"
+	"github.com/heraldpush/herald/internal/gateway"
+	"github.com/heraldpush/herald/internal/httpapi"
+	"github.com/heraldpush/herald/internal/metrics"
+	"github.com/heraldpush/herald/internal/store"
+	"github.com/heraldpush/herald/internal/store/pebblestore"
 )
+
+// reconnectSpread spreads the reconnects of devices told to go away at
+// shutdown, so that a restart does not face them all at once.
+const reconnectSpread = 5 * time.Second
 
 // Run runs a server until ctx is done. Ready, if not nil, is called once the
 // listener accepts connections, with its address.
 func Run(ctx context.Context, cfg config.Config, logger *slog.Logger, ready func(addr string)) error {
-	panic("not yet")
+	if err := cfg.Validate(); err != nil {
+		return fmt.Errorf("invalid configuration:\n%w", err)
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return fmt.Errorf("creating data directory: %w", err)
+	}
+	secret, err := auth.LoadOrCreateSecret(cfg.DataDir)
+	if err != nil {
+		return fmt.Errorf("server key: %w", err)
+	}
+	adminToken, created, err := auth.LoadOrCreateAdminToken(cfg.DataDir)
+	if err != nil {
+		return fmt.Errorf("admin credential: %w", err)
+	}
+	adminPath := filepath.Join(cfg.DataDir, "admin-token")
+	if created {
+		logger.Info("created the admin credential; admin commands on this host find it with --data, elsewhere pass it with --admin-token or HERALD_ADMIN_TOKEN",
+			"file", adminPath)
+	}
+
+	st, err := pebblestore.Open(filepath.Join(cfg.DataDir, "store"), pebblestore.Options{
+		Limits: store.Limits{MaxPending: cfg.MaxPending, MaxCollapseKeys: cfg.MaxCollapseKeys},
+		Logger: logger.With("part", "store"),
+	})
+	if err != nil {
+		return fmt.Errorf("opening the store in %s: %w", cfg.DataDir, err)
+	}
+	defer st.Close()
+
+	authority, err := auth.NewAuthority(secret, st, nil, logger.With("part", "auth"))
+	if err != nil {
+		return err
+	}
+	m := metrics.New()
+	hub := dispatch.New(st, dispatch.Config{
+		PingInterval: cfg.PingInterval, NormalBatchWindow: cfg.NormalBatchWindow, SendQueue: cfg.SendQueue,
+		Now: cfg.Clock,
+	}, m, logger.With("part", "dispatch"))
+	gw := gateway.New(hub, cfg.PingInterval, logger.With("part", "gateway"))
+	var readyFlag atomic.Bool
+	api := &httpapi.API{
+		Store: st, Hub: hub, Authority: authority, Admin: auth.NewAdmin(adminToken),
+		Metrics: m, Logger: logger.With("part", "http"), Connect: gw,
+		PublicURL: cfg.PublicURL, Ready: &readyFlag,
+	}
+
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listening on %s: %w (is another server running there? choose another address with --listen)", cfg.Listen, err)
+	}
+	srv := &http.Server{
+		Handler:           api.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelDebug),
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+
+	purgeCtx, stopPurge := context.WithCancel(context.Background())
+	purgeDone := make(chan struct{})
+	go func() {
+		defer close(purgeDone)
+		_ = hub.Run(purgeCtx, cfg.PurgeInterval)
+	}()
+
+	readyFlag.Store(true)
+	logger.Info("herald is serving", "addr", ln.Addr().String(), "data", cfg.DataDir)
+	if ready != nil {
+		ready(ln.Addr().String())
+	}
+
+	select {
+	case <-ctx.Done():
+	case err := <-serveErr:
+		stopPurge()
+		<-purgeDone
+		return fmt.Errorf("serving HTTP: %w", err)
+	}
+
+	logger.Info("shutting down")
+	readyFlag.Store(false)
+	shutCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	// Stop accepting and let in-flight requests finish: every send
+	// answered 200 is on disk before the store closes.
+	if err := srv.Shutdown(shutCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		logger.Warn("HTTP shutdown incomplete", "err", err)
+	}
+	gw.Close()
+	hub.Shutdown(reconnectSpread)
+	stopPurge()
+	<-purgeDone
+	if err := st.Close(); err != nil {
+		return fmt.Errorf("closing the store: %w", err)
+	}
+	logger.Info("stopped")
+	return nil
 }

@@ -1,0 +1,92 @@
+package dispatch
+
+import (
+	"encoding/json"
+	"strconv"
+
+	"github.com/heraldpush/herald"
+	"github.com/heraldpush/herald/internal/store"
+)
+
+// Body is the part of a message that the app receives and the store keeps
+// opaque: its data and notification. Encoded once at send time.
+type Body struct {
+	Data         map[string]string    `json:"data,omitempty"`
+	Notification *herald.Notification `json:"notification,omitempty"`
+}
+
+// EncodeBody returns the payload stored with a message: the JSON members of
+// Body without the enclosing braces (possibly empty), ready to be spliced
+// into a message frame without decoding it again.
+func EncodeBody(b Body) ([]byte, error) {
+	j, err := json.Marshal(b)
+	if err != nil {
+		return nil, err
+	}
+	return j[1 : len(j)-1], nil
+}
+
+func appendMessage(dst []byte, m *store.Message) []byte {
+	dst = append(dst, `{"id":`...)
+	dst = appendString(dst, m.ID)
+	dst = append(dst, `,"seq":`...)
+	dst = strconv.AppendUint(dst, m.Seq, 10)
+	dst = append(dst, `,"token":`...)
+	dst = appendString(dst, m.Token)
+	dst = append(dst, `,"from":`...)
+	dst = appendString(dst, m.ProjectID)
+	dst = append(dst, `,"sent_at_ms":`...)
+	dst = strconv.AppendInt(dst, m.AcceptedAt.UnixMilli(), 10)
+	dst = append(dst, `,"ttl_s":`...)
+	dst = strconv.AppendInt(dst, int64(m.TTL.Seconds()), 10)
+	if m.CollapseKey != "" {
+		dst = append(dst, `,"collapse_key":`...)
+		dst = appendString(dst, m.CollapseKey)
+	}
+	if m.High {
+		dst = append(dst, `,"priority":"high"`...)
+	} else {
+		dst = append(dst, `,"priority":"normal"`...)
+	}
+	if len(m.Payload) > 0 {
+		dst = append(dst, ',')
+		dst = append(dst, m.Payload...)
+	}
+	return append(dst, '}')
+}
+
+// appendDeletedFrame appends a "deleted" frame for a KindDeleted marker.
+func appendDeletedFrame(dst []byte, m *store.Message) []byte {
+	dst = append(dst, `{"type":"deleted","deleted":{"token":`...)
+	dst = appendString(dst, m.Token)
+	dst = append(dst, `,"seq":`...)
+	dst = strconv.AppendUint(dst, m.Seq, 10)
+	dst = append(dst, `,"count":`...)
+	dst = strconv.AppendInt(dst, int64(m.Dropped), 10)
+	return append(dst, "}}"...)
+}
+
+// encodeFrame marshals a control frame (welcome, pong, token_refresh, goaway).
+func encodeFrame(f herald.Frame) []byte {
+	b, err := json.Marshal(f)
+	if err != nil {
+		// Frames are plain structs of strings and numbers; Marshal cannot fail.
+		panic("dispatch: encoding a frame: " + err.Error())
+	}
+	return b
+}
+
+// appendString appends s as a JSON string. IDs, tokens and project IDs are
+// plain ASCII and take the fast path; anything else goes through
+// encoding/json (strconv's Go quoting is not JSON).
+func appendString(dst []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			j, _ := json.Marshal(s)
+			return append(dst, j...)
+		}
+	}
+	dst = append(dst, '"')
+	dst = append(dst, s...)
+	return append(dst, '"')
+}

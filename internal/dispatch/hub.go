@@ -1,0 +1,274 @@
+// Package dispatch routes messages to devices: it accepts sends (store
+// first, then the live session if any), keeps the index of connected devices
+// and their registrations, runs each session's ordered delivery, handles
+// acks, registrations, expiry and shutdown.
+package dispatch
+
+import (
+	"context"
+	crand "crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/heraldpush/herald"
+	"github.com/heraldpush/herald/internal/metrics"
+	"github.com/heraldpush/herald/internal/store"
+)
+
+// Errors returned by the hub; the HTTP and WebSocket surfaces translate them.
+var (
+	ErrUnauthorized     = errors.New("unknown device or wrong device secret")
+	ErrUnknownApp       = errors.New("unknown app key")
+	ErrUnregistered     = errors.New("registration token is not registered")
+	ErrSenderIDMismatch = errors.New("registration token belongs to another project")
+	ErrNotYourToken     = errors.New("registration token belongs to another device")
+	ErrShuttingDown     = errors.New("server is shutting down")
+)
+
+// Config tunes delivery.
+type Config struct {
+	PingInterval      time.Duration
+	NormalBatchWindow time.Duration
+	SendQueue         int
+	// Now is the clock for expiry; nil means time.Now.
+	Now func() time.Time
+}
+
+// Hub is the dispatcher of one node.
+type Hub struct {
+	store   store.Store
+	logger  *slog.Logger
+	metrics *metrics.Metrics
+	cfg     Config
+	now     func() time.Time
+
+	idPrefix string
+	idSeq    atomic.Uint64
+
+	mu       sync.RWMutex
+	byToken  map[string]*Session
+	byDevice map[string]*Session
+	closing  bool
+}
+
+// New creates a hub over a store.
+func New(st store.Store, cfg Config, m *metrics.Metrics, logger *slog.Logger) *Hub {
+	now := cfg.Now
+	if now == nil {
+		now = time.Now
+	}
+	var p [6]byte
+	_, _ = crand.Read(p[:])
+	return &Hub{
+		store: st, cfg: cfg, metrics: m, logger: logger, now: now,
+		idPrefix: hex.EncodeToString(p[:]),
+		byToken:  map[string]*Session{}, byDevice: map[string]*Session{},
+	}
+}
+
+// newID returns a message ID unique across restarts: a random per-process
+// prefix and a counter.
+func (h *Hub) newID() string {
+	return fmt.Sprintf("%s%010x", h.idPrefix, h.idSeq.Add(1))
+}
+
+// Attach authenticates a hello and opens a session for it. The returned
+// session has the welcome frame queued first, then everything pending for
+// its registrations. A previous session of the same device is closed.
+func (h *Hub) Attach(ctx context.Context, hello *herald.Hello, conn Conn) (*Session, error) {
+	if err := h.checkDevice(ctx, hello.DeviceID, hello.DeviceSecret); err != nil {
+		return nil, err
+	}
+	state := hello.State
+	if state == "" {
+		state = herald.Foreground
+	}
+	s := newSession(h, h.newID(), hello.DeviceID, conn, state)
+	welcome := herald.Welcome{
+		SessionID:          s.ID,
+		PingIntervalMillis: h.cfg.PingInterval.Milliseconds(),
+		ServerTimeMillis:   h.now().UnixMilli(),
+		Registrations:      make([]herald.RegistrationStatus, 0, len(hello.Registrations)),
+	}
+	live := map[string]uint64{}
+	for _, r := range hello.Registrations {
+		status := herald.StatusUnregistered
+		reg, err := h.store.Registration(ctx, r.Token)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+		case err != nil:
+			return nil, fmt.Errorf("looking up registration: %w", err)
+		case !reg.Deleted() && reg.DeviceID == hello.DeviceID:
+			status = herald.StatusOK
+			live[r.Token] = r.Acked
+		}
+		welcome.Registrations = append(welcome.Registrations, herald.RegistrationStatus{Token: r.Token, Status: status})
+	}
+	for token, acked := range live {
+		if acked > 0 {
+			if err := h.ack(ctx, token, acked); err != nil {
+				return nil, err
+			}
+		}
+	}
+	s.send(encodeFrame(herald.Frame{Type: herald.FrameWelcome, Welcome: &welcome}))
+
+	h.mu.Lock()
+	if h.closing {
+		h.mu.Unlock()
+		return nil, ErrShuttingDown
+	}
+	old := h.byDevice[hello.DeviceID]
+	if old != nil {
+		h.detachLocked(old)
+	}
+	h.byDevice[hello.DeviceID] = s
+	for token := range live {
+		h.byToken[token] = s
+	}
+	h.mu.Unlock()
+	if old != nil {
+		old.close()
+		old.conn.Close(herald.CloseReplaced, "the device connected again")
+	}
+	for token, acked := range live {
+		s.addReg(token, acked)
+	}
+	h.metrics.Connected.Inc()
+	return s, nil
+}
+
+// Detach removes a session from the index; it is idempotent.
+func (h *Hub) Detach(s *Session) {
+	h.mu.Lock()
+	removed := h.detachLocked(s)
+	h.mu.Unlock()
+	if removed {
+		s.close()
+	}
+}
+
+func (h *Hub) detachLocked(s *Session) bool {
+	if h.byDevice[s.DeviceID] != s {
+		return false
+	}
+	delete(h.byDevice, s.DeviceID)
+	for _, t := range s.tokens() {
+		if h.byToken[t] == s {
+			delete(h.byToken, t)
+		}
+	}
+	h.metrics.Connected.Dec()
+	return true
+}
+
+func (h *Hub) sessionFor(token string) *Session {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return h.byToken[token]
+}
+
+func (h *Hub) deviceSession(deviceID string) *Session {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return h.byDevice[deviceID]
+}
+
+// notify hands a committed entry to the session serving its token, if any.
+func (h *Hub) notify(m *store.Message) {
+	if s := h.sessionFor(m.Token); s != nil {
+		s.offer(m)
+	}
+}
+
+func (h *Hub) pending(ctx context.Context, token string, after uint64, now time.Time) ([]*store.Message, uint64, error) {
+	start := time.Now()
+	msgs, last, err := h.store.Pending(ctx, token, after, now, fetchLimit)
+	h.metrics.StoreSeconds.WithLabelValues("pending").Observe(time.Since(start).Seconds())
+	if err != nil {
+		return nil, 0, err
+	}
+	out := make([]*store.Message, len(msgs))
+	for i := range msgs {
+		out[i] = &msgs[i]
+	}
+	return out, last, nil
+}
+
+func (h *Hub) ack(ctx context.Context, token string, upTo uint64) error {
+	start := time.Now()
+	err := h.store.Ack(ctx, token, upTo)
+	h.metrics.StoreSeconds.WithLabelValues("ack").Observe(time.Since(start).Seconds())
+	if err != nil {
+		return fmt.Errorf("acking %d: %w", upTo, err)
+	}
+	h.metrics.Acks.Inc()
+	return nil
+}
+
+// Run purges expired messages every interval until ctx ends.
+func (h *Hub) Run(ctx context.Context, purgeInterval time.Duration) error {
+	t := time.NewTicker(purgeInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+			if err := h.Purge(ctx); err != nil && ctx.Err() == nil {
+				h.logger.Error("purging expired messages", "err", err)
+			}
+		}
+	}
+}
+
+// Purge removes every message expired by now.
+func (h *Hub) Purge(ctx context.Context) error {
+	for {
+		gone, err := h.store.PurgeExpired(ctx, h.now(), 10000)
+		if err != nil {
+			return err
+		}
+		h.metrics.Fates.WithLabelValues("expired").Add(float64(len(gone)))
+		if len(gone) < 10000 {
+			return nil
+		}
+	}
+}
+
+// Shutdown tells every connected device to go away and reconnect later,
+// spreading their reconnects over spread, and closes the sessions.
+func (h *Hub) Shutdown(spread time.Duration) {
+	h.mu.Lock()
+	h.closing = true
+	sessions := make([]*Session, 0, len(h.byDevice))
+	for _, s := range h.byDevice {
+		sessions = append(sessions, s)
+	}
+	h.mu.Unlock()
+	for _, s := range sessions {
+		delay := time.Duration(0)
+		if spread > 0 {
+			delay = rand.N(spread)
+		}
+		h.Detach(s)
+		frame := encodeFrame(herald.Frame{Type: herald.FrameGoAway, GoAway: &herald.GoAway{
+			Reason: "server shutting down", ReconnectAfterMillis: delay.Milliseconds(),
+		}})
+		_ = s.conn.WriteFrames(frame)
+		s.conn.Close(herald.CloseGoingAway, "server shutting down")
+	}
+}
+
+// Connected reports the number of connected devices.
+func (h *Hub) Connected() int {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return len(h.byDevice)
+}

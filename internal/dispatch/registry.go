@@ -1,0 +1,144 @@
+package dispatch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/heraldpush/herald"
+	"github.com/heraldpush/herald/internal/auth"
+	"github.com/heraldpush/herald/internal/store"
+)
+
+// Token and secret sizes: 256 bits for registration tokens and device
+// secrets, 128 bits for device IDs.
+const (
+	tokenBytes    = 32
+	secretBytes   = 32
+	deviceIDBytes = 16
+)
+
+// Register creates a registration token for an app on a device. With a nil
+// credential a new device is created and its credential returned (once).
+// If the device is connected, its session starts serving the new token.
+func (h *Hub) Register(ctx context.Context, appKey string, cred *herald.DeviceCredential) (herald.RegisterResponse, error) {
+	app, err := h.store.App(ctx, appKey)
+	if errors.Is(err, store.ErrNotFound) {
+		return herald.RegisterResponse{}, ErrUnknownApp
+	} else if err != nil {
+		return herald.RegisterResponse{}, fmt.Errorf("looking up app: %w", err)
+	}
+	var resp herald.RegisterResponse
+	if cred == nil {
+		cred = &herald.DeviceCredential{ID: auth.RandomToken(deviceIDBytes), Secret: auth.RandomToken(secretBytes)}
+		d := store.Device{ID: cred.ID, SecretHash: auth.HashSecret(cred.Secret), CreatedAt: h.now()}
+		if err := h.store.CreateDevice(ctx, d); err != nil {
+			return herald.RegisterResponse{}, fmt.Errorf("creating device: %w", err)
+		}
+		resp.Device = cred
+	} else if err := h.checkDevice(ctx, cred.ID, cred.Secret); err != nil {
+		return herald.RegisterResponse{}, err
+	}
+	reg := store.Registration{
+		Token: auth.RandomToken(tokenBytes), ProjectID: app.ProjectID, AppKey: app.Key,
+		DeviceID: cred.ID, CreatedAt: h.now(),
+	}
+	if err := h.store.CreateRegistration(ctx, reg); err != nil {
+		return herald.RegisterResponse{}, fmt.Errorf("creating registration: %w", err)
+	}
+	h.attachToken(cred.ID, reg.Token)
+	resp.Token, resp.ProjectID = reg.Token, reg.ProjectID
+	return resp, nil
+}
+
+// Refresh replaces a token of the device by a new one for the same app. The
+// old token answers UNREGISTERED from now on and its pending messages are
+// dropped. A connected device gets a token_refresh frame.
+func (h *Hub) Refresh(ctx context.Context, cred herald.DeviceCredential, token string) (herald.RegisterResponse, error) {
+	old, err := h.ownRegistration(ctx, cred, token)
+	if err != nil {
+		return herald.RegisterResponse{}, err
+	}
+	reg := store.Registration{
+		Token: auth.RandomToken(tokenBytes), ProjectID: old.ProjectID, AppKey: old.AppKey,
+		DeviceID: old.DeviceID, CreatedAt: h.now(),
+	}
+	if err := h.store.CreateRegistration(ctx, reg); err != nil {
+		return herald.RegisterResponse{}, fmt.Errorf("creating registration: %w", err)
+	}
+	if err := h.store.DeleteRegistration(ctx, token, h.now()); err != nil {
+		return herald.RegisterResponse{}, fmt.Errorf("deleting old registration: %w", err)
+	}
+	h.detachToken(token)
+	if s := h.attachToken(cred.ID, reg.Token); s != nil {
+		s.send(encodeFrame(herald.Frame{Type: herald.FrameTokenRefresh, TokenRefresh: &herald.TokenRefresh{Old: token, New: reg.Token}}))
+	}
+	return herald.RegisterResponse{Token: reg.Token, ProjectID: reg.ProjectID}, nil
+}
+
+// Delete deletes a token of the device; later sends answer UNREGISTERED.
+func (h *Hub) Delete(ctx context.Context, cred herald.DeviceCredential, token string) error {
+	if _, err := h.ownRegistration(ctx, cred, token); err != nil {
+		return err
+	}
+	if err := h.store.DeleteRegistration(ctx, token, h.now()); err != nil {
+		return fmt.Errorf("deleting registration: %w", err)
+	}
+	h.detachToken(token)
+	return nil
+}
+
+func (h *Hub) ownRegistration(ctx context.Context, cred herald.DeviceCredential, token string) (store.Registration, error) {
+	if err := h.checkDevice(ctx, cred.ID, cred.Secret); err != nil {
+		return store.Registration{}, err
+	}
+	reg, err := h.store.Registration(ctx, token)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return store.Registration{}, ErrUnregistered
+	case err != nil:
+		return store.Registration{}, fmt.Errorf("looking up registration: %w", err)
+	case reg.DeviceID != cred.ID:
+		return store.Registration{}, ErrNotYourToken
+	case reg.Deleted():
+		return store.Registration{}, ErrUnregistered
+	}
+	return reg, nil
+}
+
+func (h *Hub) checkDevice(ctx context.Context, id, secret string) error {
+	d, err := h.store.Device(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return ErrUnauthorized
+	} else if err != nil {
+		return fmt.Errorf("looking up device: %w", err)
+	}
+	if !auth.CheckSecret(secret, d.SecretHash) {
+		return ErrUnauthorized
+	}
+	return nil
+}
+
+// attachToken makes the device's live session, if any, serve token.
+func (h *Hub) attachToken(deviceID, token string) *Session {
+	h.mu.Lock()
+	s := h.byDevice[deviceID]
+	if s != nil {
+		h.byToken[token] = s
+	}
+	h.mu.Unlock()
+	if s != nil {
+		s.addReg(token, 0)
+	}
+	return s
+}
+
+func (h *Hub) detachToken(token string) {
+	h.mu.Lock()
+	s := h.byToken[token]
+	delete(h.byToken, token)
+	h.mu.Unlock()
+	if s != nil {
+		s.removeReg(token)
+	}
+}

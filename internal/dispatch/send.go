@@ -1,0 +1,83 @@
+package dispatch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/heraldpush/herald/internal/store"
+)
+
+// ValidateOnlyID is the message ID answered to validate_only requests, as FCM does.
+const ValidateOnlyID = "fake_message_id"
+
+// zeroTTLWindow is how long a TTL 0 message ("now or never") may wait in a
+// connected device's queue before it counts as never.
+const zeroTTLWindow = time.Second
+
+// Outgoing is a message to one registration, as the send API accepted it.
+type Outgoing struct {
+	ProjectID    string
+	Token        string
+	TTL          time.Duration
+	CollapseKey  string
+	High         bool
+	Body         Body
+	ValidateOnly bool
+}
+
+// Send checks the target, stores the message durably and hands it to the
+// device's session if it is connected. It returns the message ID once the
+// message is on disk. A TTL 0 message for a device that is not connected is
+// answered but not stored: now or never.
+func (h *Hub) Send(ctx context.Context, o Outgoing) (string, error) {
+	reg, err := h.store.Registration(ctx, o.Token)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return "", ErrUnregistered
+	case err != nil:
+		return "", fmt.Errorf("looking up registration: %w", err)
+	case reg.Deleted():
+		return "", ErrUnregistered
+	case reg.ProjectID != o.ProjectID:
+		return "", ErrSenderIDMismatch
+	}
+	if o.ValidateOnly {
+		return ValidateOnlyID, nil
+	}
+	payload, err := EncodeBody(o.Body)
+	if err != nil {
+		return "", fmt.Errorf("encoding message body: %w", err)
+	}
+	id := h.newID()
+	now := h.now()
+	expires := now.Add(o.TTL)
+	if o.TTL == 0 {
+		if h.sessionFor(o.Token) == nil {
+			h.metrics.Fates.WithLabelValues("ttl_zero_offline").Inc()
+			return id, nil
+		}
+		expires = now.Add(zeroTTLWindow)
+	}
+	m := store.Message{
+		Token: o.Token, ID: id, ProjectID: o.ProjectID,
+		AcceptedAt: now, ExpiresAt: expires, TTL: o.TTL,
+		CollapseKey: o.CollapseKey, High: o.High, Payload: payload,
+	}
+	start := time.Now()
+	outs, err := h.store.Enqueue(ctx, []store.Message{m})
+	h.metrics.StoreSeconds.WithLabelValues("enqueue").Observe(time.Since(start).Seconds())
+	if err != nil {
+		return "", fmt.Errorf("storing message: %w", err)
+	}
+	out := outs[0]
+	h.metrics.Fates.WithLabelValues("collapsed").Add(float64(len(out.Collapsed)))
+	h.metrics.Fates.WithLabelValues("dropped").Add(float64(out.Dropped))
+	if out.Marker != nil {
+		h.notify(out.Marker)
+	}
+	m.Seq = out.Seq
+	h.notify(&m)
+	return id, nil
+}

@@ -1,0 +1,371 @@
+package dispatch
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/heraldpush/herald"
+	"github.com/heraldpush/herald/internal/store"
+)
+
+// Conn is the device connection a session writes to. The gateway implements
+// it over a WebSocket.
+type Conn interface {
+	// WriteFrames writes each frame (one JSON document) as one WebSocket
+	// text message, all of them with a single write.
+	WriteFrames(frames ...[]byte) error
+	// Close sends a close frame with code and reason, and closes.
+	Close(code int, reason string)
+}
+
+// Frame batching limits: several messages queued for a device go out in one
+// messages frame, and several frames in one write.
+const (
+	maxMessagesPerFrame = 100
+	maxFrameBytes       = 32 << 10
+	fetchLimit          = 256
+)
+
+// Session is one connected device: the registrations it serves and the
+// queue of what must be written to it.
+//
+// Delivery keeps one rule per registration: never write a sequence at or
+// below the last one written. A message arriving in order (lastSent+1) is
+// written at once; anything else (a gap, a reconnect, an overflow of the
+// queue) sets the registration to fetch from the store, which returns every
+// committed entry after lastSent in order. Since the store assigns sequences
+// in commit order and a message is offered only after its commit, a fetch
+// never misses a message whose offer was already seen.
+type Session struct {
+	ID       string
+	DeviceID string
+
+	hub  *Hub
+	conn Conn
+
+	mu       sync.Mutex
+	regs     map[string]*regState
+	queue    []queued
+	spare    []queued
+	overflow bool
+	running  bool // a writer goroutine is draining the queue
+	closed   bool
+	state    herald.AppState
+	hold     *time.Timer // normal-priority batching window
+}
+
+type regState struct {
+	lastSent uint64
+	fetch    bool
+}
+
+// queued is a message offered to the session, or a control frame.
+type queued struct {
+	msg   *store.Message
+	frame []byte
+}
+
+func newSession(h *Hub, id, deviceID string, conn Conn, state herald.AppState) *Session {
+	return &Session{ID: id, DeviceID: deviceID, hub: h, conn: conn, regs: map[string]*regState{}, state: state}
+}
+
+// offer queues a committed message for the device.
+func (s *Session) offer(m *store.Message) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return
+	}
+	if len(s.queue) >= s.hub.cfg.SendQueue {
+		// The device is behind: stop queueing and serve it from the store.
+		s.queue = s.queue[:0]
+		s.overflow = true
+		s.kick()
+		return
+	}
+	s.queue = append(s.queue, queued{msg: m})
+	if !m.High && m.Kind == store.KindMessage && s.state == herald.Background && s.hub.cfg.NormalBatchWindow > 0 {
+		if s.hold == nil && !s.running {
+			s.hold = time.AfterFunc(s.hub.cfg.NormalBatchWindow, s.flushHeld)
+		}
+		return
+	}
+	s.kick()
+}
+
+// send queues a control frame; it goes out after what is already queued.
+func (s *Session) send(frame []byte) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return
+	}
+	s.queue = append(s.queue, queued{frame: frame})
+	s.kick()
+}
+
+func (s *Session) flushHeld() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.hold = nil
+	s.kick()
+}
+
+// kick starts the writer if it is not running. Called with mu held.
+func (s *Session) kick() {
+	if s.running || s.closed {
+		return
+	}
+	if s.hold != nil {
+		s.hold.Stop()
+		s.hold = nil
+	}
+	s.running = true
+	go s.writeLoop()
+}
+
+// addReg starts serving a registration, from the given resume point.
+func (s *Session) addReg(token string, acked uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.regs[token]; ok {
+		return
+	}
+	s.regs[token] = &regState{lastSent: acked, fetch: true}
+	s.kick()
+}
+
+func (s *Session) removeReg(token string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.regs, token)
+}
+
+func (s *Session) tokens() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]string, 0, len(s.regs))
+	for t := range s.regs {
+		out = append(out, t)
+	}
+	return out
+}
+
+// SetState records the app's state (foreground or background).
+func (s *Session) SetState(st herald.AppState) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.state = st
+	if st == herald.Foreground && s.hold != nil {
+		s.kick()
+	}
+}
+
+// Pong answers a ping.
+func (s *Session) Pong() { s.send(pongFrame) }
+
+var pongFrame = encodeFrame(herald.Frame{Type: herald.FramePong})
+
+// Ack records that the app handled everything up to each ack's sequence.
+// Acks for tokens this session does not serve are ignored.
+func (s *Session) Ack(ctx context.Context, acks []herald.Ack) error {
+	for _, a := range acks {
+		s.mu.Lock()
+		rs, ok := s.regs[a.Token]
+		upTo := a.Seq
+		if ok && upTo > rs.lastSent {
+			upTo = rs.lastSent // cannot ack what was never sent
+		}
+		s.mu.Unlock()
+		if !ok || upTo == 0 {
+			continue
+		}
+		if err := s.hub.ack(ctx, a.Token, upTo); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeLoop drains the queue until it is empty, then exits: an idle session
+// has no writer goroutine.
+func (s *Session) writeLoop() {
+	ctx := context.Background()
+	var out batch
+	for {
+		out.reset()
+		now := s.hub.now()
+
+		s.mu.Lock()
+		if s.closed {
+			s.running = false
+			s.mu.Unlock()
+			return
+		}
+		items := s.queue
+		s.queue = s.spare[:0]
+		if s.overflow {
+			s.overflow = false
+			for _, rs := range s.regs {
+				rs.fetch = true
+			}
+		}
+		for i := range items {
+			it := &items[i]
+			if it.frame != nil {
+				out.addFrame(it.frame)
+				continue
+			}
+			m := it.msg
+			rs := s.regs[m.Token]
+			switch {
+			case rs == nil || rs.fetch || m.Seq <= rs.lastSent:
+			case m.Seq == rs.lastSent+1:
+				rs.lastSent = m.Seq
+				if m.Kind == store.KindMessage && !m.ExpiresAt.After(now) {
+					continue // expired while queued; the purge removes it
+				}
+				out.addMsg(m)
+			default:
+				rs.fetch = true // a gap: the store has what is missing
+			}
+		}
+		clear(items)
+		s.spare = items[:0]
+		var fetches []fetch
+		for t, rs := range s.regs {
+			if rs.fetch {
+				fetches = append(fetches, fetch{token: t, after: rs.lastSent})
+			}
+		}
+		if out.empty() && len(fetches) == 0 {
+			s.running = false
+			s.mu.Unlock()
+			return
+		}
+		s.mu.Unlock()
+
+		for _, f := range fetches {
+			msgs, last, err := s.hub.pending(ctx, f.token, f.after, now)
+			if err != nil {
+				s.hub.logger.Error("reading pending messages", "session", s.ID, "err", err)
+				s.fail(herald.CloseGoingAway, "store error")
+				return
+			}
+			s.mu.Lock()
+			rs := s.regs[f.token]
+			if rs != nil && rs.lastSent == f.after {
+				for _, m := range msgs {
+					out.addMsg(m)
+					rs.lastSent = m.Seq
+				}
+				if len(msgs) < fetchLimit {
+					rs.fetch = false
+					if rs.lastSent > last {
+						rs.lastSent = last // a resume point beyond anything ever sent
+					}
+				}
+			}
+			s.mu.Unlock()
+		}
+
+		if out.empty() {
+			continue
+		}
+		if err := s.conn.WriteFrames(out.frames()...); err != nil {
+			s.hub.logger.Debug("writing to device", "session", s.ID, "err", err)
+			s.fail(herald.CloseGoingAway, "write failed")
+			return
+		}
+		s.hub.metrics.Deliveries.Add(float64(out.delivered))
+	}
+}
+
+type fetch struct {
+	token string
+	after uint64
+}
+
+// fail closes the session after an error in the writer.
+func (s *Session) fail(code int, reason string) {
+	s.mu.Lock()
+	s.running = false
+	s.mu.Unlock()
+	s.hub.Detach(s)
+	s.conn.Close(code, reason)
+}
+
+// close marks the session closed; it writes nothing more.
+func (s *Session) close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+	if s.hold != nil {
+		s.hold.Stop()
+		s.hold = nil
+	}
+	s.queue = nil
+}
+
+// batch collects what one write sends: control frames, messages frames
+// (several messages each) and deleted frames, in order.
+type batch struct {
+	buf       []byte
+	ends      []int // end offset of each frame in buf
+	open      int   // messages in the open messages frame, 0 if none
+	openStart int
+	delivered int
+}
+
+func (b *batch) reset() {
+	b.buf, b.ends, b.open, b.delivered = b.buf[:0], b.ends[:0], 0, 0
+}
+
+func (b *batch) empty() bool { return len(b.ends) == 0 && b.open == 0 }
+
+func (b *batch) closeOpen() {
+	if b.open > 0 {
+		b.buf = append(b.buf, "]}"...)
+		b.ends = append(b.ends, len(b.buf))
+		b.open = 0
+	}
+}
+
+func (b *batch) addFrame(f []byte) {
+	b.closeOpen()
+	b.buf = append(b.buf, f...)
+	b.ends = append(b.ends, len(b.buf))
+}
+
+func (b *batch) addMsg(m *store.Message) {
+	if m.Kind == store.KindDeleted {
+		b.closeOpen()
+		b.buf = appendDeletedFrame(b.buf, m)
+		b.ends = append(b.ends, len(b.buf))
+		return
+	}
+	if b.open >= maxMessagesPerFrame || (b.open > 0 && len(b.buf)-b.openStart > maxFrameBytes) {
+		b.closeOpen()
+	}
+	if b.open == 0 {
+		b.openStart = len(b.buf)
+		b.buf = append(b.buf, `{"type":"messages","messages":[`...)
+	} else {
+		b.buf = append(b.buf, ',')
+	}
+	b.buf = appendMessage(b.buf, m)
+	b.open++
+	b.delivered++
+}
+
+func (b *batch) frames() [][]byte {
+	b.closeOpen()
+	out := make([][]byte, len(b.ends))
+	start := 0
+	for i, end := range b.ends {
+		out[i] = b.buf[start:end]
+		start = end
+	}
+	return out
+}

@@ -1,0 +1,306 @@
+// Package gateway serves device connections: the WebSocket upgrade, the
+// hello handshake, the read loop with its heartbeat deadline, and frame
+// writes (each batch of frames with one write call). What to send is decided
+// by dispatch; the gateway only moves frames.
+package gateway
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/gobwas/ws"
+	"github.com/gobwas/ws/wsutil"
+
+	"github.com/heraldpush/herald"
+	"github.com/heraldpush/herald/internal/dispatch"
+)
+
+// Timeouts of a connection.
+const (
+	helloTimeout = 10 * time.Second
+	writeTimeout = 10 * time.Second
+	readBuffer   = 1 << 10
+)
+
+// Handler is the http.Handler of the device connection endpoint.
+type Handler struct {
+	hub          *dispatch.Hub
+	logger       *slog.Logger
+	pingInterval time.Duration
+
+	mu    sync.Mutex
+	conns map[*conn]struct{}
+	done  bool
+}
+
+// New returns the connection handler.
+func New(hub *dispatch.Hub, pingInterval time.Duration, logger *slog.Logger) *Handler {
+	return &Handler{hub: hub, logger: logger, pingInterval: pingInterval, conns: map[*conn]struct{}{}}
+}
+
+// ServeHTTP upgrades the request to a WebSocket and serves it on its own
+// goroutine, so that net/http's per-request state is released.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	nc, rw, _, err := ws.UpgradeHTTP(r, w)
+	if err != nil {
+		h.logger.Debug("websocket upgrade failed", "remote", r.RemoteAddr, "err", err)
+		return
+	}
+	var src io.Reader = nc
+	if n := rw.Reader.Buffered(); n > 0 {
+		early, _ := rw.Reader.Peek(n)
+		src = io.MultiReader(bytes.NewReader(bytes.Clone(early)), nc)
+	}
+	c := &conn{nc: nc, br: bufio.NewReaderSize(src, readBuffer)}
+	h.mu.Lock()
+	if h.done {
+		h.mu.Unlock()
+		c.Close(herald.CloseGoingAway, "server shutting down")
+		return
+	}
+	h.conns[c] = struct{}{}
+	h.mu.Unlock()
+	go h.serve(c)
+}
+
+// Close closes every connection that has not reached a session yet; the hub
+// closes the others (Hub.Shutdown).
+func (h *Handler) Close() {
+	h.mu.Lock()
+	h.done = true
+	conns := h.conns
+	h.conns = map[*conn]struct{}{}
+	h.mu.Unlock()
+	for c := range conns {
+		c.Close(herald.CloseGoingAway, "server shutting down")
+	}
+}
+
+func (h *Handler) serve(c *conn) {
+	defer func() {
+		h.mu.Lock()
+		delete(h.conns, c)
+		h.mu.Unlock()
+	}()
+	ctx := context.Background()
+	rd := &wsutil.Reader{
+		Source: c.br, State: ws.StateServerSide, CheckUTF8: true,
+		MaxFrameSize: herald.MaxFrameSize, MaxMessageSize: herald.MaxFrameSize,
+	}
+	rd.OnIntermediate = c.control
+
+	_ = c.nc.SetReadDeadline(time.Now().Add(helloTimeout))
+	first, err := c.readFrame(rd)
+	if err != nil {
+		c.fail(err)
+		return
+	}
+	if first.Type != herald.FrameHello {
+		c.Close(herald.CloseBadFrame, "the first frame must be hello")
+		return
+	}
+	if first.Hello.Version != herald.ProtocolVersion {
+		c.Close(herald.CloseUnsupportedVersion, fmt.Sprintf("protocol version %d is not supported; this server speaks %d", first.Hello.Version, herald.ProtocolVersion))
+		return
+	}
+	s, err := h.hub.Attach(ctx, first.Hello, c)
+	switch {
+	case errors.Is(err, dispatch.ErrUnauthorized):
+		c.Close(herald.CloseUnauthorized, "unknown device or wrong secret: register again")
+		return
+	case errors.Is(err, dispatch.ErrShuttingDown):
+		c.Close(herald.CloseGoingAway, "server shutting down")
+		return
+	case err != nil:
+		h.logger.Error("attaching session", "err", err)
+		c.Close(herald.CloseGoingAway, "server error")
+		return
+	}
+	h.mu.Lock()
+	delete(h.conns, c) // the hub owns it now
+	h.mu.Unlock()
+	defer h.hub.Detach(s)
+
+	deadline := 2*h.pingInterval + 5*time.Second
+	for {
+		_ = c.nc.SetReadDeadline(time.Now().Add(deadline))
+		f, err := c.readFrame(rd)
+		if err != nil {
+			c.fail(err)
+			return
+		}
+		switch f.Type {
+		case herald.FramePing:
+			s.Pong()
+		case herald.FrameAck:
+			if err := s.Ack(ctx, f.Acks); err != nil {
+				h.logger.Error("storing ack", "session", s.ID, "err", err)
+				c.Close(herald.CloseGoingAway, "server error")
+				return
+			}
+		case herald.FrameState:
+			s.SetState(f.State)
+		default:
+			c.Close(herald.CloseBadFrame, fmt.Sprintf("a device may not send %s frames here", f.Type))
+			return
+		}
+	}
+}
+
+// conn is one WebSocket connection; writes are serialised by mu.
+type conn struct {
+	nc net.Conn
+	br *bufio.Reader
+
+	mu     sync.Mutex
+	buf    []byte
+	closed bool
+}
+
+// errClosedByPeer ends the read loop when the device closed the connection.
+var errClosedByPeer = errors.New("closed by peer")
+
+// readFrame reads the next data message and decodes it. Control frames are
+// answered on the way.
+func (c *conn) readFrame(rd *wsutil.Reader) (herald.Frame, error) {
+	for {
+		hdr, err := rd.NextFrame()
+		if err != nil {
+			return herald.Frame{}, err
+		}
+		if hdr.OpCode.IsControl() {
+			if err := c.control(hdr, rd); err != nil {
+				return herald.Frame{}, err
+			}
+			continue
+		}
+		if hdr.OpCode != ws.OpText && hdr.OpCode != ws.OpBinary {
+			if err := rd.Discard(); err != nil {
+				return herald.Frame{}, err
+			}
+			continue
+		}
+		data, err := io.ReadAll(rd)
+		if err != nil {
+			return herald.Frame{}, err
+		}
+		return herald.DecodeFrame(data)
+	}
+}
+
+// control answers a control frame (ping → pong, close → close).
+func (c *conn) control(hdr ws.Header, r io.Reader) error {
+	h := wsutil.ControlHandler{Src: r, Dst: lockedWriter{c}, State: ws.StateServerSide, DisableSrcCiphering: true}
+	err := h.Handle(hdr)
+	var closed wsutil.ClosedError
+	if errors.As(err, &closed) {
+		c.closeConn()
+		return errClosedByPeer
+	}
+	return err
+}
+
+// fail closes the connection with the close code that matches err.
+func (c *conn) fail(err error) {
+	var ne net.Error
+	switch {
+	case errors.Is(err, errClosedByPeer), errors.Is(err, io.EOF), errors.Is(err, net.ErrClosed):
+		c.closeConn()
+	case errors.Is(err, herald.ErrBadFrame):
+		c.Close(herald.CloseBadFrame, truncate(err.Error()))
+	case errors.Is(err, wsutil.ErrFrameTooLarge), errors.Is(err, wsutil.ErrMessageTooLarge):
+		c.Close(herald.CloseFrameTooLarge, fmt.Sprintf("frames are limited to %d bytes", herald.MaxFrameSize))
+	case errors.Is(err, os.ErrDeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()):
+		c.Close(herald.CloseHeartbeatTimeout, "no frame within the heartbeat deadline")
+	default:
+		c.Close(herald.CloseBadFrame, truncate(err.Error()))
+	}
+}
+
+// truncate keeps a close reason within the 123 bytes a close frame allows.
+func truncate(s string) string {
+	if len(s) > 120 {
+		return s[:120]
+	}
+	return s
+}
+
+// WriteFrames writes the frames as text messages with one write call.
+func (c *conn) WriteFrames(frames ...[]byte) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return net.ErrClosed
+	}
+	buf := c.buf[:0]
+	for _, f := range frames {
+		buf = appendHeader(buf, ws.OpText, len(f))
+		buf = append(buf, f...)
+	}
+	_ = c.nc.SetWriteDeadline(time.Now().Add(writeTimeout))
+	_, err := c.nc.Write(buf)
+	if cap(buf) <= 64<<10 {
+		c.buf = buf[:0]
+	} else {
+		c.buf = nil
+	}
+	return err
+}
+
+// Close sends a close frame and closes the connection.
+func (c *conn) Close(code int, reason string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return
+	}
+	body := ws.NewCloseFrameBody(ws.StatusCode(code), reason)
+	buf := appendHeader(nil, ws.OpClose, len(body))
+	buf = append(buf, body...)
+	_ = c.nc.SetWriteDeadline(time.Now().Add(time.Second))
+	_, _ = c.nc.Write(buf)
+	c.closed = true
+	_ = c.nc.Close()
+}
+
+func (c *conn) closeConn() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.closed = true
+	_ = c.nc.Close()
+}
+
+type lockedWriter struct{ c *conn }
+
+func (w lockedWriter) Write(p []byte) (int, error) {
+	w.c.mu.Lock()
+	defer w.c.mu.Unlock()
+	if w.c.closed {
+		return 0, net.ErrClosed
+	}
+	_ = w.c.nc.SetWriteDeadline(time.Now().Add(writeTimeout))
+	return w.c.nc.Write(p)
+}
+
+// appendHeader appends an unmasked (server-to-client) frame header.
+func appendHeader(dst []byte, op ws.OpCode, n int) []byte {
+	dst = append(dst, 0x80|byte(op))
+	switch {
+	case n < 126:
+		return append(dst, byte(n))
+	case n <= 0xffff:
+		return append(dst, 126, byte(n>>8), byte(n))
+	default:
+		return append(dst, 127, byte(n>>56), byte(n>>48), byte(n>>40), byte(n>>32), byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
+	}
+}

@@ -1,0 +1,72 @@
+// Package metrics defines Herald's Prometheus metrics on a registry owned by
+// one server (no global registry).
+package metrics
+
+import (
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Metrics holds every collector of one server.
+type Metrics struct {
+	reg *prometheus.Registry
+
+	// Sends counts send requests by result: "accepted", "validated"
+	// (validate_only), or the FCM error code of a refusal.
+	Sends *prometheus.CounterVec
+	// Deliveries counts messages written to device connections.
+	Deliveries prometheus.Counter
+	// Acks counts ack frames' entries received from devices.
+	Acks prometheus.Counter
+	// Fates counts messages that ended without delivery, by fate:
+	// "expired", "collapsed", "dropped" (pending limit), "ttl_zero_offline".
+	Fates *prometheus.CounterVec
+	// Connected is the number of device sessions.
+	Connected prometheus.Gauge
+	// StoreSeconds observes store operation latency by operation.
+	StoreSeconds *prometheus.HistogramVec
+	// SendSeconds observes the send API's latency (accept to answer).
+	SendSeconds prometheus.Histogram
+}
+
+// New creates the collectors on a fresh registry, with Go runtime and
+// process collectors.
+func New() *Metrics {
+	m := &Metrics{
+		reg: prometheus.NewRegistry(),
+		Sends: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "herald_sends_total", Help: "Send API requests by result (accepted, validated, or the FCM error code).",
+		}, []string{"result"}),
+		Deliveries: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "herald_deliveries_total", Help: "Messages written to device connections.",
+		}),
+		Acks: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "herald_acks_total", Help: "Acknowledgements received from devices.",
+		}),
+		Fates: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "herald_messages_undelivered_total", Help: "Messages that ended without delivery, by fate (expired, collapsed, dropped, ttl_zero_offline).",
+		}, []string{"fate"}),
+		Connected: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "herald_connected_devices", Help: "Device sessions currently connected.",
+		}),
+		StoreSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "herald_store_operation_seconds", Help: "Store operation latency.",
+			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, 1},
+		}, []string{"op"}),
+		SendSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "herald_send_seconds", Help: "Send API latency from request to answer (durable acceptance included).",
+			Buckets: []float64{.00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, 1},
+		}),
+	}
+	m.reg.MustRegister(m.Sends, m.Deliveries, m.Acks, m.Fates, m.Connected, m.StoreSeconds, m.SendSeconds,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// Handler serves the metrics in the Prometheus text format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+}
