@@ -66,7 +66,7 @@ func (d *decoder) sendRequest() (SendRequest, *Error) {
 			return req, err
 		}
 	}
-	if d.peek() != 0 {
+	if d.skipWS(); d.i != len(d.s) {
 		return req, InvalidArgument("", "Invalid JSON payload received. Unexpected data after the request object at byte %d.", d.i)
 	}
 	if !found {

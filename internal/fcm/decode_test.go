@@ -271,6 +271,7 @@ func TestDecodeRejects(t *testing.T) {
 		{"null message", `{"message":null}`, "message", "The message is required"},
 		{"message not an object", `{"message":"x"}`, "message", `Invalid value at 'message' (type.googleapis.com/google.firebase.fcm.v1.Message), "x"`},
 		{"trailing garbage", `{"message":{"token":"t"}} x`, "", "Unexpected data after the request object"},
+		{"trailing NUL", "{\"message\":{\"token\":\"t\"}}\x00", "", "Unexpected data after the request object"},
 		{"two objects", `{"message":{"token":"t"}}{}`, "", "Unexpected data after the request object"},
 		{"truncated", `{"message":{"token":"t"`, "message", "Unexpected end of input"},
 		{"missing colon", `{"message" {}}`, "", "Unexpected character"},
