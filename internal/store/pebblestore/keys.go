@@ -20,7 +20,10 @@ import (
 //	r/<token>                        Registration (JSON)
 //	rd/<device>\x00<token>           index: registrations of a device
 //	q/<token>\x00<seq BE64>          queue entry (binary, see codec.go);
-//	                                 seq 0 holds the last assigned sequence
+//	                                 the last assigned sequence is the
+//	                                 higher of the last entry's and the
+//	                                 value of seq 0, written when the
+//	                                 newest entry is removed
 //	x/<expires BE64>/<token>\x00<seq BE64>
 //	                                 expiry index (empty value)
 //

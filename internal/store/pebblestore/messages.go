@@ -61,13 +61,16 @@ func (s *Store) Pending(ctx context.Context, token string, after uint64, now tim
 		return nil, 0, fmt.Errorf("pending: %w", err)
 	}
 	var last uint64
+	if it.Last() {
+		last = queueKeySeq(it.Key())
+	}
 	if it.SeekGE(lower) && queueKeySeq(it.Key()) == 0 {
 		v, err := it.ValueAndErr()
 		if err != nil {
 			_ = it.Close()
 			return nil, 0, fmt.Errorf("pending: %w", err)
 		}
-		last = decodeLastSeq(v)
+		last = max(last, decodeLastSeq(v))
 	}
 	var msgs []store.Message
 	nowNanos := now.UnixNano()

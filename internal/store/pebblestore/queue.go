@@ -19,7 +19,7 @@ type queue struct {
 	last    uint64  // highest sequence ever assigned
 	entries []entry // pending, in sequence order
 	nonColl int     // KindMessage entries without a collapse key
-	dirty   bool    // last changed in the current batch
+	dirty   bool    // the seq-0 record must be written in the current batch
 }
 
 // entry is one pending queue entry, without its payload.
@@ -185,7 +185,7 @@ func (w *writer) dropPending(q *queue, m *store.Message) (int, *store.Message) {
 			continue
 		}
 		exp = max(exp, e.exp)
-		w.deleteEntry(q.token, &e)
+		w.deleteEntry(q, &e)
 	}
 	clear(q.entries[len(keep):])
 	q.entries = keep
@@ -226,16 +226,12 @@ func (w *writer) put(q *queue, m *store.Message) {
 	if e.counted() {
 		q.nonColl++
 	}
-	if !q.dirty {
-		q.dirty = true
-		w.dirty = append(w.dirty, q)
-	}
 }
 
 // removeAt deletes q's i-th entry.
 func (w *writer) removeAt(q *queue, i int) {
 	e := q.entries[i]
-	w.deleteEntry(q.token, &e)
+	w.deleteEntry(q, &e)
 	if e.counted() {
 		q.nonColl--
 	}
@@ -250,19 +246,26 @@ func (w *writer) removeAt(q *queue, i int) {
 // deleteEntry deletes an entry's keys. Each was set exactly once (sequences
 // never repeat), which is what SingleDelete requires; it lets compactions
 // drop the pair instead of keeping a tombstone.
-func (w *writer) deleteEntry(token string, e *entry) {
-	w.key = appendQueueKey(w.key[:0], token, e.seq)
+//
+// While the newest entry pends, its key records the last sequence; the
+// seq-0 record is written (at the end of the batch) only when it goes.
+func (w *writer) deleteEntry(q *queue, e *entry) {
+	w.key = appendQueueKey(w.key[:0], q.token, e.seq)
 	_ = w.batch.SingleDelete(w.key, nil)
 	if e.exp != noExpiry {
-		w.key = appendExpiryKey(w.key[:0], e.exp, token, e.seq)
+		w.key = appendExpiryKey(w.key[:0], e.exp, q.token, e.seq)
 		_ = w.batch.SingleDelete(w.key, nil)
+	}
+	if e.seq == q.last && !q.dirty {
+		q.dirty = true
+		w.dirty = append(w.dirty, q)
 	}
 }
 
 // dropAll deletes every pending entry of q.
 func (w *writer) dropAll(q *queue) {
 	for i := range q.entries {
-		w.deleteEntry(q.token, &q.entries[i])
+		w.deleteEntry(q, &q.entries[i])
 	}
 	clear(q.entries)
 	q.entries = q.entries[:0]
@@ -297,7 +300,7 @@ func (w *writer) ack(o *op) error {
 	n := 0
 	for n < len(q.entries) && q.entries[n].seq <= o.upTo {
 		e := &q.entries[n]
-		w.deleteEntry(q.token, e)
+		w.deleteEntry(q, e)
 		if e.counted() {
 			q.nonColl--
 		}

@@ -64,7 +64,7 @@ type writer struct {
 	idle    map[string]uint64
 	idleOld map[string]uint64
 
-	dirty      []*queue // last sequence changed in this batch
+	dirty      []*queue // seq-0 records to write in this batch
 	maybeEmpty []*queue // lost entries in this batch
 	// staged holds the metadata values written in this batch (nil: deleted)
 	// so that later operations of the same batch see them.
