@@ -79,6 +79,9 @@ func (c *conn) readMessage() ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
+		if h.Length < 0 {
+			return nil, c.fail(ws.StatusProtocolError, "bad frame length")
+		}
 		if h.Masked {
 			return nil, c.fail(ws.StatusProtocolError, "masked server frame")
 		}

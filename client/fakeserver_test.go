@@ -288,3 +288,14 @@ func (sc *serverConn) handshake(pingInterval time.Duration, unregistered ...stri
 	sc.send(herald.Frame{Type: herald.FrameWelcome, Welcome: w})
 	return f.Hello
 }
+
+// newPlainServer answers every request with status and a text body.
+func newPlainServer(t *testing.T, status int, body string) string {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(status)
+		_, _ = io.WriteString(w, body)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
