@@ -57,6 +57,11 @@ var _ store.Store = (*Store)(nil)
 
 // Open opens the store in dir, creating the directory if needed.
 func Open(dir string, opts Options) (*Store, error) {
+	return open(dir, opts, idleCacheSize)
+}
+
+// open is Open with the size of one generation of the writer's idle cache.
+func open(dir string, opts Options, idleSize int) (*Store, error) {
 	if opts.Limits.MaxPending <= 0 {
 		opts.Limits.MaxPending = store.DefaultLimits.MaxPending
 	}
@@ -89,7 +94,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		writerDone: make(chan struct{}),
 	}
 	s.opPool.New = func() any { return &op{done: make(chan struct{}, 1)} }
-	w := newWriter(s)
+	w := newWriter(s, idleSize)
 	go w.run()
 	return s, nil
 }

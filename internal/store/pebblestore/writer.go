@@ -68,19 +68,21 @@ type writer struct {
 	maybeEmpty []*queue // lost entries in this batch
 	// staged holds the metadata values written in this batch (nil: deleted)
 	// so that later operations of the same batch see them.
-	staged map[string][]byte
-	key    []byte // scratch
+	staged   map[string][]byte
+	idleSize int    // entries per generation of idle
+	key      []byte // scratch
 }
 
-func newWriter(s *Store) *writer {
+func newWriter(s *Store, idleSize int) *writer {
 	return &writer{
-		s:       s,
-		db:      s.db,
-		batch:   s.db.NewBatch(),
-		queues:  make(map[string]*queue),
-		idle:    make(map[string]uint64),
-		idleOld: make(map[string]uint64),
-		staged:  make(map[string][]byte),
+		s:        s,
+		idleSize: idleSize,
+		db:       s.db,
+		batch:    s.db.NewBatch(),
+		queues:   make(map[string]*queue),
+		idle:     make(map[string]uint64),
+		idleOld:  make(map[string]uint64),
+		staged:   make(map[string][]byte),
 	}
 }
 
@@ -192,9 +194,9 @@ func (w *writer) commit() {
 // retire moves an empty queue to the idle cache.
 func (w *writer) retire(q *queue) {
 	delete(w.queues, q.token)
-	if len(w.idle) >= idleCacheSize {
+	if len(w.idle) >= w.idleSize {
 		w.idleOld = w.idle
-		w.idle = make(map[string]uint64, idleCacheSize)
+		w.idle = make(map[string]uint64, w.idleSize)
 	}
 	w.idle[q.token] = q.last
 }

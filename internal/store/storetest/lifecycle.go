@@ -2,6 +2,8 @@ package storetest
 
 import (
 	"context"
+	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -102,6 +104,71 @@ func testDurability(t *testing.T, s store.Store, reopen func(t *testing.T, s sto
 	got = enqueue(t, s, msg("tok-4", "over", time.Hour))[0]
 	if got.Dropped != store.DefaultLimits.MaxPending || got.Marker == nil || got.Seq != 104 {
 		t.Errorf("pending limit after reopen: %+v, want %d dropped, marker 103, seq 104", got, store.DefaultLimits.MaxPending)
+	}
+}
+
+// testCloseWhileBusy closes the store while writers enqueue: each call
+// either succeeds, and its message is there after reopening with the same
+// sequence, or fails with store.ErrClosed.
+func testCloseWhileBusy(t *testing.T, s store.Store, reopen func(t *testing.T, s store.Store) store.Store) {
+	const writers, perToken = 8, 50 // each writer moves to a new token every perToken messages
+	ctx := context.Background()
+	started := make(chan struct{}, writers)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	accepted := map[string]store.Message{} // by ID, with the sequence it got
+	tokens := map[string]bool{}
+	var unexpected []error
+	for w := range writers {
+		wg.Go(func() {
+			for i := 0; ; i++ {
+				m := msg(id("tok", w*100_000+i/perToken), id(id("m", w), i), time.Hour)
+				outs, err := s.Enqueue(ctx, []store.Message{m})
+				if i == 0 {
+					started <- struct{}{}
+				}
+				mu.Lock()
+				tokens[m.Token] = true
+				switch {
+				case err == nil:
+					accepted[m.ID] = stored(m, outs[0].Seq)
+				case !errors.Is(err, store.ErrClosed):
+					unexpected = append(unexpected, err)
+				}
+				mu.Unlock()
+				if err != nil {
+					return
+				}
+			}
+		})
+	}
+	for range writers {
+		<-started
+	}
+	s = reopen(t, s)
+	wg.Wait()
+	for _, err := range unexpected {
+		t.Errorf("Enqueue during Close: %v, want success or ErrClosed", err)
+	}
+	found := map[string]store.Message{}
+	for tok := range tokens {
+		msgs, _ := pending(t, s, tok, 0, t0)
+		for _, m := range msgs {
+			found[m.ID] = m
+		}
+	}
+	for mid, want := range accepted {
+		got, ok := found[mid]
+		if !ok {
+			t.Errorf("message %s (seq %d) was accepted before Close and is lost", mid, want.Seq)
+			continue
+		}
+		if diff := cmp.Diff(want, got, diffOpts...); diff != "" {
+			t.Errorf("message %s after reopen (-want +got):\n%s", mid, diff)
+		}
+	}
+	if len(accepted) == 0 {
+		t.Errorf("no Enqueue succeeded before Close")
 	}
 }
 

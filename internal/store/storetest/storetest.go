@@ -20,8 +20,8 @@ import (
 )
 
 // Run runs the conformance suite. newStore returns a fresh, empty store with
-// store.DefaultLimits; reopen (may be nil, which skips nothing but the
-// durability checks) closes the given store and opens the same data again.
+// store.DefaultLimits; reopen (may be nil, which skips the durability
+// checks) closes the given store and opens the same data again.
 // Run closes the stores it is given.
 func Run(t *testing.T, newStore func(t *testing.T) store.Store, reopen func(t *testing.T, s store.Store) store.Store) {
 	open := func(t *testing.T) store.Store {
@@ -52,16 +52,17 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store, reopen func(t *t
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
 	}
-	if reopen != nil {
-		t.Run("Durability", func(t *testing.T) {
-			testDurability(t, open(t), func(t *testing.T, s store.Store) store.Store {
-				t.Helper()
-				s = reopen(t, s)
-				t.Cleanup(func() { _ = s.Close() })
-				return s
-			})
-		})
+	if reopen == nil {
+		return
 	}
+	reopenAndClose := func(t *testing.T, s store.Store) store.Store {
+		t.Helper()
+		s = reopen(t, s)
+		t.Cleanup(func() { _ = s.Close() })
+		return s
+	}
+	t.Run("Durability", func(t *testing.T) { testDurability(t, open(t), reopenAndClose) })
+	t.Run("CloseWhileBusy", func(t *testing.T) { testCloseWhileBusy(t, open(t), reopenAndClose) })
 }
 
 // t0 is the suite's clock: every time is an offset from it. The contract

@@ -1,0 +1,5 @@
+package pebblestore
+
+// OpenWithIdleCache is Open with a small idle cache, to exercise its
+// rotation.
+var OpenWithIdleCache = open
