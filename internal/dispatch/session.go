@@ -48,6 +48,8 @@ type Session struct {
 	regs     map[string]*regState
 	queue    []queued
 	spare    []queued
+	held     []queued // normal-priority messages held for the batching window
+	flush    bool     // the next writer pass takes the held messages too
 	overflow bool
 	running  bool // a writer goroutine is draining the queue
 	closed   bool
@@ -70,27 +72,32 @@ func newSession(h *Hub, id, deviceID string, conn Conn, state herald.AppState) *
 	return &Session{ID: id, DeviceID: deviceID, hub: h, conn: conn, regs: map[string]*regState{}, state: state}
 }
 
-// offer queues a committed message for the device.
+// offer queues a committed message for the device. Normal-priority
+// messages to a device whose app is in the background are held for the
+// batching window, unless something flushes them sooner: a message that is
+// not held, the app coming to the foreground, or the window's end.
 func (s *Session) offer(m *store.Message) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return
 	}
-	if len(s.queue) >= s.hub.cfg.SendQueue {
+	if len(s.queue)+len(s.held) >= s.hub.cfg.SendQueue {
 		// The device is behind: stop queueing and serve it from the store.
-		s.queue = s.queue[:0]
+		s.queue, s.held = s.queue[:0], nil
 		s.overflow = true
 		s.kick()
 		return
 	}
-	s.queue = append(s.queue, queued{msg: m})
 	if !m.High && m.Kind == store.KindMessage && s.state == herald.Background && s.hub.cfg.NormalBatchWindow > 0 {
-		if s.hold == nil && !s.running {
+		s.held = append(s.held, queued{msg: m})
+		if s.hold == nil {
 			s.hold = time.AfterFunc(s.hub.cfg.NormalBatchWindow, s.flushHeld)
 		}
 		return
 	}
+	s.queue = append(s.queue, queued{msg: m})
+	s.flush = true
 	s.kick()
 }
 
@@ -109,6 +116,7 @@ func (s *Session) flushHeld() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.hold = nil
+	s.flush = true
 	s.kick()
 }
 
@@ -117,12 +125,25 @@ func (s *Session) kick() {
 	if s.running || s.closed {
 		return
 	}
-	if s.hold != nil {
-		s.hold.Stop()
-		s.hold = nil
-	}
 	s.running = true
 	go s.writeLoop()
+}
+
+// takeQueue returns what the writer must process now: the held messages
+// first when they are flushed, then the queue. Called with mu held.
+func (s *Session) takeQueue() []queued {
+	items := s.queue
+	s.queue = s.spare[:0]
+	if s.flush && len(s.held) > 0 {
+		items = append(s.held, items...)
+		s.held = nil
+		if s.hold != nil {
+			s.hold.Stop()
+			s.hold = nil
+		}
+	}
+	s.flush = false
+	return items
 }
 
 // addReg starts serving a registration, from the given resume point.
@@ -157,7 +178,8 @@ func (s *Session) SetState(st herald.AppState) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.state = st
-	if st == herald.Foreground && s.hold != nil {
+	if st == herald.Foreground && len(s.held) > 0 {
+		s.flush = true
 		s.kick()
 	}
 }
@@ -203,8 +225,7 @@ func (s *Session) writeLoop() {
 			s.mu.Unlock()
 			return
 		}
-		items := s.queue
-		s.queue = s.spare[:0]
+		items := s.takeQueue()
 		if s.overflow {
 			s.overflow = false
 			for _, rs := range s.regs {
@@ -305,7 +326,7 @@ func (s *Session) close() {
 		s.hold.Stop()
 		s.hold = nil
 	}
-	s.queue = nil
+	s.queue, s.held = nil, nil
 }
 
 // batch collects what one write sends: control frames, messages frames

@@ -30,6 +30,10 @@ const (
 	helloTimeout = 10 * time.Second
 	writeTimeout = 10 * time.Second
 	readBuffer   = 1 << 10
+	// After closing because of the device's input, what it still sends is
+	// read and dropped for at most this long and this much.
+	lingerTimeout = 2 * time.Second
+	lingerBytes   = 1 << 20
 )
 
 // Handler is the http.Handler of the device connection endpoint.
@@ -106,24 +110,24 @@ func (h *Handler) serve(c *conn) {
 		return
 	}
 	if first.Type != herald.FrameHello {
-		c.Close(herald.CloseBadFrame, "the first frame must be hello")
+		c.closeFromReader(herald.CloseBadFrame, "the first frame must be hello")
 		return
 	}
 	if first.Hello.Version != herald.ProtocolVersion {
-		c.Close(herald.CloseUnsupportedVersion, fmt.Sprintf("protocol version %d is not supported; this server speaks %d", first.Hello.Version, herald.ProtocolVersion))
+		c.closeFromReader(herald.CloseUnsupportedVersion, fmt.Sprintf("protocol version %d is not supported; this server speaks %d", first.Hello.Version, herald.ProtocolVersion))
 		return
 	}
 	s, err := h.hub.Attach(ctx, first.Hello, c)
 	switch {
 	case errors.Is(err, dispatch.ErrUnauthorized):
-		c.Close(herald.CloseUnauthorized, "unknown device or wrong secret: register again")
+		c.closeFromReader(herald.CloseUnauthorized, "unknown device or wrong secret: register again")
 		return
 	case errors.Is(err, dispatch.ErrShuttingDown):
-		c.Close(herald.CloseGoingAway, "server shutting down")
+		c.closeFromReader(herald.CloseGoingAway, "server shutting down")
 		return
 	case err != nil:
 		h.logger.Error("attaching session", "err", err)
-		c.Close(herald.CloseGoingAway, "server error")
+		c.closeFromReader(herald.CloseGoingAway, "server error")
 		return
 	}
 	h.mu.Lock()
@@ -131,7 +135,7 @@ func (h *Handler) serve(c *conn) {
 	h.mu.Unlock()
 	defer h.hub.Detach(s)
 
-	deadline := 2*h.pingInterval + 5*time.Second
+	deadline := 2 * h.pingInterval // the device pings every interval
 	for {
 		_ = c.nc.SetReadDeadline(time.Now().Add(deadline))
 		f, err := c.readFrame(rd)
@@ -145,13 +149,13 @@ func (h *Handler) serve(c *conn) {
 		case herald.FrameAck:
 			if err := s.Ack(ctx, f.Acks); err != nil {
 				h.logger.Error("storing ack", "session", s.ID, "err", err)
-				c.Close(herald.CloseGoingAway, "server error")
+				c.closeFromReader(herald.CloseGoingAway, "server error")
 				return
 			}
 		case herald.FrameState:
 			s.SetState(f.State)
 		default:
-			c.Close(herald.CloseBadFrame, fmt.Sprintf("a device may not send %s frames here", f.Type))
+			c.closeFromReader(herald.CloseBadFrame, fmt.Sprintf("a device may not send %s frames here", f.Type))
 			return
 		}
 	}
@@ -217,13 +221,13 @@ func (c *conn) fail(err error) {
 	case errors.Is(err, errClosedByPeer), errors.Is(err, io.EOF), errors.Is(err, net.ErrClosed):
 		c.closeConn()
 	case errors.Is(err, herald.ErrBadFrame):
-		c.Close(herald.CloseBadFrame, truncate(err.Error()))
+		c.closeFromReader(herald.CloseBadFrame, truncate(err.Error()))
 	case errors.Is(err, wsutil.ErrFrameTooLarge), errors.Is(err, wsutil.ErrMessageTooLarge):
-		c.Close(herald.CloseFrameTooLarge, fmt.Sprintf("frames are limited to %d bytes", herald.MaxFrameSize))
+		c.closeFromReader(herald.CloseFrameTooLarge, fmt.Sprintf("frames are limited to %d bytes", herald.MaxFrameSize))
 	case errors.Is(err, os.ErrDeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()):
-		c.Close(herald.CloseHeartbeatTimeout, "no frame within the heartbeat deadline")
+		c.closeFromReader(herald.CloseHeartbeatTimeout, "no frame within the heartbeat deadline")
 	default:
-		c.Close(herald.CloseBadFrame, truncate(err.Error()))
+		c.closeFromReader(herald.CloseBadFrame, truncate(err.Error()))
 	}
 }
 
@@ -270,6 +274,31 @@ func (c *conn) Close(code int, reason string) {
 	_ = c.nc.SetWriteDeadline(time.Now().Add(time.Second))
 	_, _ = c.nc.Write(buf)
 	c.closed = true
+	_ = c.nc.Close()
+}
+
+// closeFromReader closes the connection from the read goroutine: after the
+// close frame it stops writing and discards what the device still sends for
+// a moment, so that unread input does not turn the close into a TCP reset
+// that would destroy the close frame (and its reason) on the device's side.
+func (c *conn) closeFromReader(code int, reason string) {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	body := ws.NewCloseFrameBody(ws.StatusCode(code), reason)
+	buf := appendHeader(nil, ws.OpClose, len(body))
+	buf = append(buf, body...)
+	_ = c.nc.SetWriteDeadline(time.Now().Add(time.Second))
+	_, _ = c.nc.Write(buf)
+	c.closed = true
+	c.mu.Unlock()
+	if tc, ok := c.nc.(*net.TCPConn); ok {
+		_ = tc.CloseWrite()
+		_ = c.nc.SetReadDeadline(time.Now().Add(lingerTimeout))
+		_, _ = io.Copy(io.Discard, io.LimitReader(c.br, lingerBytes))
+	}
 	_ = c.nc.Close()
 }
 

@@ -41,13 +41,13 @@ type Server struct {
 type Option func(*config.Config)
 
 // Start runs a server until the test ends. Options adjust the defaults
-// (listen on 127.0.0.1:0, data in t.TempDir(), ping interval 1 s).
+// (listen on 127.0.0.1:0, data in t.TempDir(), ping interval 5 s).
 func Start(t testing.TB, opts ...Option) *Server {
 	t.Helper()
 	cfg := config.Default()
 	cfg.Listen = "127.0.0.1:0"
 	cfg.DataDir = filepath.Join(t.TempDir(), "data")
-	cfg.PingInterval = time.Second
+	cfg.PingInterval = 5 * time.Second
 	cfg.ShutdownTimeout = 5 * time.Second
 	for _, o := range opts {
 		o(&cfg)
