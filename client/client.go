@@ -161,6 +161,18 @@ func (c *Client) Token(appKey string) (string, bool) {
 	return r.Token, true
 }
 
+// ProjectID returns the project that the registration of appKey belongs to
+// (the project of the app key), if the app is registered.
+func (c *Client) ProjectID(appKey string) (string, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	r := c.st.Registrations[appKey]
+	if r == nil || r.Token == "" {
+		return "", false
+	}
+	return r.ProjectID, true
+}
+
 // SetAppState tells the SDK whether the app is visible, which decides where
 // messages go (see Config). The default is herald.Foreground. When
 // connected, the server is told too (a state frame), so that it may hold

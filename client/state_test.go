@@ -50,6 +50,9 @@ func TestStateSurvivesARestart(t *testing.T) {
 	c2 := mustNew(t, Config{Server: fs.URL(), StateDir: dir})
 	// Registered already: no network call.
 	before := len(fs.httpRequests())
+	if p, ok := c2.ProjectID("app-2"); p != fakeProject || !ok {
+		t.Fatalf("ProjectID after restart = %q, %t", p, ok)
+	}
 	if got := mustRegister(t, c2, "app-1"); got != tok1 {
 		t.Fatalf("Register after restart = %q, want %q", got, tok1)
 	}
