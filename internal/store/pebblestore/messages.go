@@ -14,7 +14,12 @@ import (
 
 // Enqueue implements store.Store. Messages with a zero ExpiresAt never
 // expire. A message whose ExpiresAt is at or before a Pending or
-// PurgeExpired call's now is expired for it.
+// PurgeExpired call's now is expired for it. A marker written for the
+// pending limit expires with the longest-lived entry it replaces (or the
+// new message, if later).
+//
+// If ctx ends while the call waits for the writer, Enqueue returns ctx's
+// error and the messages may or may not have been stored.
 func (s *Store) Enqueue(ctx context.Context, msgs []store.Message) ([]store.Outcome, error) {
 	if len(msgs) == 0 {
 		return nil, nil
