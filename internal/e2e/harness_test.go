@@ -122,6 +122,7 @@ func (d *device) nextDeleted(t *testing.T) int {
 type project struct {
 	id     string
 	appKey string
+	sa     string // service-account file
 	fcm    *messaging.Client
 }
 
@@ -143,7 +144,7 @@ func newProject(t *testing.T, srv *heraldtest.Server, id string) project {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return project{id: id, appKey: appKey, fcm: m}
+	return project{id: id, appKey: appKey, sa: sa, fcm: m}
 }
 
 // send sends a message with the Firebase Admin SDK and fails the test on error.
