@@ -1,0 +1,222 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/heraldpush/herald"
+	"github.com/heraldpush/herald/client"
+)
+
+// listenOptions are the flags of herald listen.
+type listenOptions struct {
+	server     serverFlags
+	appKey     string
+	project    string
+	stateDir   string
+	pretty     bool
+	background bool
+}
+
+func parseListen(env *Env, args []string) (listenOptions, error) {
+	const name = "listen"
+	var o listenOptions
+	f := newFlagSet(name, "herald listen --app-key KEY [flags]",
+		"Act as a device: register an app with its app key, print the token, then print every\n"+
+			"message sent to that token, until interrupted. The token comes first, on its own\n"+
+			"line (\"token: T\"); then each message is one JSON line (the device protocol's\n"+
+			"message, docs/protocol.md) on stdout; progress goes to stderr. The state directory\n"+
+			"keeps the device: a second run with the same --state is the same device, with the\n"+
+			"same token, and receives what was sent while it was away, without duplicates.",
+		"herald listen --app-key KEY\n"+
+			"herald listen --app-key KEY --pretty --background\n"+
+			"herald listen --app-key KEY --state /tmp/device2 | jq .data")
+	o.server.register(f)
+	f.String(&o.appKey, "app-key", "", "HERALD_APP_KEY", "app `KEY` to register, from herald app create (required)")
+	f.String(&o.project, "project", "", "HERALD_PROJECT", "project `ID` the app key must belong to (a check)")
+	f.String(&o.stateDir, "state", "", "", "`DIR` that keeps the device credential, its tokens and what it has received")
+	f.note("state", "default: herald/listen in the user config dir")
+	f.Bool(&o.pretty, "pretty", false, "", "print messages for people instead of JSON lines")
+	f.Bool(&o.background, "background", false, "",
+		"run as an app in the background: notifications also pop up with notify-send, if installed")
+	rest, err := f.parse(env, args)
+	if err != nil {
+		return o, err
+	}
+	if err := positionalArgs(name, rest); err != nil {
+		return o, err
+	}
+	if o.appKey == "" {
+		return o, usageErrorf(name, "--app-key is required (herald app create --project ID prints one)")
+	}
+	if o.stateDir == "" {
+		dir, err := os.UserConfigDir()
+		if err != nil {
+			return o, usageErrorf(name, "no user config directory (%v): set --state", err)
+		}
+		o.stateDir = filepath.Join(dir, "herald", "listen")
+	}
+	return o, nil
+}
+
+// runListen runs herald listen.
+func runListen(ctx context.Context, env *Env, args []string) error {
+	o, err := parseListen(env, args)
+	if err != nil {
+		return err
+	}
+	base, err := o.server.baseURL("listen")
+	if err != nil {
+		return err
+	}
+	p := &listenPrinter{out: env.Stdout, pretty: o.pretty}
+	cfg := client.Config{
+		Server:     base,
+		StateDir:   o.stateDir,
+		Logger:     slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo})),
+		HTTPClient: env.HTTPClient,
+		OnMessage:  func(_ context.Context, m herald.Message) { p.message(m) },
+		OnNewToken: func(appKey, token string) {
+			if appKey == o.appKey {
+				fmt.Fprintln(env.Stderr, "The server gave this app a new token; send it to your app server.")
+				fmt.Fprintf(env.Stdout, "token: %s\n", token)
+			}
+		},
+		OnDeletedMessages: func(_ string, count int) {
+			fmt.Fprintf(env.Stderr, "%d pending messages were dropped by the server while this device was away (pending limit).\n", count)
+		},
+	}
+	connected := false
+	cfg.OnConnected = func() {
+		if !connected {
+			connected = true
+			fmt.Fprintf(env.Stderr, "Connected to %s; waiting for messages (interrupt to stop).\n", base)
+			return
+		}
+		fmt.Fprintln(env.Stderr, "Reconnected.")
+	}
+	if o.background {
+		cfg.OnBackgroundMessage = cfg.OnMessage
+		cfg.Notifier = p.notifier(env)
+	}
+	c, err := client.New(cfg)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+
+	token, err := c.Register(ctx, o.appKey)
+	if err != nil {
+		return explainRegister(err, base)
+	}
+	if project, _ := c.ProjectID(o.appKey); o.project != "" && project != o.project {
+		return withHint(fmt.Errorf("app key %s belongs to project %q, not %q", o.appKey, project, o.project),
+			"list the app keys of a project with herald app list --project %s", o.project)
+	}
+	fmt.Fprintf(env.Stdout, "token: %s\n", token)
+	if o.background {
+		if err := c.SetAppState(ctx, herald.Background); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(env.Stderr, "State in %s (the same --state is the same device next time).\n", o.stateDir)
+	if err := c.Run(ctx); err != nil {
+		if errors.Is(err, client.ErrReplaced) {
+			return withHint(err, "another herald listen uses %s; give each listener its own --state", o.stateDir)
+		}
+		return err
+	}
+	if err := c.Close(); err != nil {
+		return err
+	}
+	return ctx.Err() // Run ends only with ctx: the user interrupted
+}
+
+// explainRegister adds to a registration error what the user can do.
+func explainRegister(err error, base string) error {
+	var apiErr *client.APIError
+	var netErr *net.OpError
+	switch {
+	case errors.As(err, &apiErr) && (apiErr.StatusCode == 403 || apiErr.StatusCode == 404):
+		return withHint(err, "check --app-key: herald app list --project ID shows the app keys")
+	case errors.As(err, &apiErr) && apiErr.StatusCode == 401:
+		return withHint(err, "the device in --state is unknown to this server; use another --state")
+	case errors.As(err, &netErr):
+		return withHint(err, "is a Herald server running at %s? Start one with herald serve, or set --server", base)
+	}
+	return err
+}
+
+// listenPrinter writes messages to stdout, as JSON lines or for people.
+type listenPrinter struct {
+	out    io.Writer
+	pretty bool
+}
+
+func (p *listenPrinter) message(m herald.Message) {
+	if !p.pretty {
+		b, err := json.Marshal(m)
+		if err != nil {
+			return // a Message is strings and numbers; Marshal cannot fail
+		}
+		b = append(b, '\n')
+		_, _ = p.out.Write(b)
+		return
+	}
+	var sb strings.Builder
+	at := time.UnixMilli(m.SentAtMillis).Format(time.DateTime)
+	fmt.Fprintf(&sb, "— message %d from %s, %s priority, sent %s (id %s)\n", m.Seq, m.From, m.Priority, at, m.ID)
+	if m.CollapseKey != "" {
+		fmt.Fprintf(&sb, "  collapse key: %s\n", m.CollapseKey)
+	}
+	if n := m.Notification; n != nil {
+		fmt.Fprintf(&sb, "  %s\n", strings.TrimSpace(n.Title+"  "+n.Body))
+		if n.Image != "" {
+			fmt.Fprintf(&sb, "  image: %s\n", n.Image)
+		}
+	}
+	keys := make([]string, 0, len(m.Data))
+	for k := range m.Data {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		fmt.Fprintf(&sb, "  %s = %s\n", k, m.Data[k])
+	}
+	_, _ = io.WriteString(p.out, sb.String())
+}
+
+// notifier prints every background notification and, when notify-send is
+// installed, also shows it on the desktop. A desktop failure is reported
+// once.
+func (p *listenPrinter) notifier(env *Env) client.Notifier {
+	path, err := exec.LookPath("notify-send")
+	if err != nil {
+		fmt.Fprintln(env.Stderr, "notify-send not found: notifications are printed only.")
+		return client.NotifierFunc(func(_ context.Context, m herald.Message) error {
+			p.message(m)
+			return nil
+		})
+	}
+	desktop := client.NotifySend{Path: path, AppName: "herald listen"}
+	warned := false
+	return client.NotifierFunc(func(ctx context.Context, m herald.Message) error {
+		p.message(m)
+		if err := desktop.Notify(ctx, m); err != nil && !warned {
+			warned = true
+			fmt.Fprintf(env.Stderr, "Desktop notifications fail (%v); printing only.\n", err)
+		}
+		return nil
+	})
+}
