@@ -87,6 +87,7 @@ func commands() []command {
 		{"key list", "list the service-account keys of a project", runKeyList},
 		{"key revoke", "revoke a service-account key", runKeyRevoke},
 		{"send", "send a message through the FCM HTTP v1 API", runSend},
+		{"listen", "act as a device: print its token, then every message sent to it", runListen},
 		{"version", "print the version", runVersion},
 		{"help", "show the help of a command", runHelp},
 	}
