@@ -1,0 +1,114 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/heraldpush/herald/internal/bench"
+)
+
+// benchAgentArg is the hidden first argument that makes `herald bench` an
+// agent process: `herald bench agent` runs devices for a parent bench,
+// talking JSON lines over stdin and stdout. It is not in the help.
+const benchAgentArg = "agent"
+
+// benchOptions is the parsed bench command line.
+type benchOptions struct {
+	admin   adminFlags
+	cfg     bench.Config
+	rate    int
+	jsonOut bool
+}
+
+// parseBench turns the bench command line into options.
+func parseBench(env *Env, args []string) (benchOptions, error) {
+	const name = "bench"
+	var o benchOptions
+	f := newFlagSet(name, "herald bench [flags]",
+		"Measure a Herald server on this machine: connect --devices devices (client SDK,\n"+
+			"in agent child processes of at most 15,000 devices each, from source addresses\n"+
+			"spread over 127.0.0.2-254), send --messages messages to them round robin through\n"+
+			"the FCM HTTP v1 API, and report accepted/s, delivered/s, the send→device latency\n"+
+			"and the messages lost. It creates a project bench-<random> with the admin\n"+
+			"credential and talks only to loopback servers (127.0.0.0/8, localhost).\n"+
+			"Progress goes to stderr every second, the report to stdout. See docs/bench.md.",
+		"herald bench --devices 2000 --messages 20000\n"+
+			"herald bench --devices 10000 --messages 50000 --rate 10000 --json")
+	f.Int(&o.cfg.Devices, "devices", 1000, "", "`N` devices to connect")
+	f.Int(&o.cfg.Messages, "messages", 10000, "", "`M` messages to send")
+	f.Int(&o.rate, "rate", 0, "", "target send `RATE` in messages/s; 0: as fast as possible")
+	f.Int(&o.cfg.Senders, "senders", 64, "", "`S` concurrent HTTP senders")
+	f.Int(&o.cfg.Agents, "agents", 0, "", "`K` agent processes for the devices")
+	f.note("agents", fmt.Sprintf("default: N/%d rounded up", bench.MaxDevicesPerAgent))
+	f.Duration(&o.cfg.DrainTimeout, "drain", 10*time.Second, "", "wait up to `DURATION` after the last send for deliveries")
+	o.admin.register(f)
+	f.Bool(&o.jsonOut, "json", false, "", "print the report as JSON")
+	rest, err := f.parse(env, args)
+	if err != nil {
+		return benchOptions{}, err
+	}
+	if err := positionalArgs(name, rest); err != nil {
+		return benchOptions{}, err
+	}
+	switch {
+	case o.cfg.Devices < 1:
+		return benchOptions{}, usageErrorf(name, "--devices %d: want at least 1", o.cfg.Devices)
+	case o.cfg.Messages < 1:
+		return benchOptions{}, usageErrorf(name, "--messages %d: want at least 1", o.cfg.Messages)
+	case o.rate < 0:
+		return benchOptions{}, usageErrorf(name, "--rate %d: want 0 (as fast as possible) or more", o.rate)
+	case o.cfg.Senders < 1:
+		return benchOptions{}, usageErrorf(name, "--senders %d: want at least 1", o.cfg.Senders)
+	case o.cfg.Agents < 0 || o.cfg.Agents > o.cfg.Devices:
+		return benchOptions{}, usageErrorf(name, "--agents %d: want 1 to --devices (%d)", o.cfg.Agents, o.cfg.Devices)
+	case o.cfg.Agents > 0 && (o.cfg.Devices+o.cfg.Agents-1)/o.cfg.Agents > bench.MaxDevicesPerAgent:
+		return benchOptions{}, usageErrorf(name, "--agents %d: an agent runs at most %d devices (open-file limit); use at least %d",
+			o.cfg.Agents, bench.MaxDevicesPerAgent, (o.cfg.Devices+bench.MaxDevicesPerAgent-1)/bench.MaxDevicesPerAgent)
+	case o.cfg.DrainTimeout <= 0:
+		return benchOptions{}, usageErrorf(name, "--drain %v: want a positive duration", o.cfg.DrainTimeout)
+	}
+	o.cfg.Rate = float64(o.rate)
+	base, err := o.admin.baseURL(name)
+	if err != nil {
+		return benchOptions{}, err
+	}
+	if err := bench.CheckLoopback(base); err != nil {
+		return benchOptions{}, usageErrorf(name, "%v", err)
+	}
+	o.cfg.Server = base
+	return o, nil
+}
+
+func runBench(ctx context.Context, env *Env, args []string) error {
+	if len(args) > 0 && args[0] == benchAgentArg {
+		logger := slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+		return bench.RunAgent(ctx, env.Stdin, env.Stdout, logger)
+	}
+	o, err := parseBench(env, args)
+	if err != nil {
+		return err
+	}
+	tok, err := o.admin.credential()
+	if err != nil {
+		return err
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("bench: find the herald binary for the agents: %w", err)
+	}
+	o.cfg.AdminToken = tok
+	o.cfg.AgentCommand = []string{exe, "bench", benchAgentArg}
+	o.cfg.AgentStderr = env.Stderr
+	o.cfg.Progress = env.Stderr
+	rep, err := bench.Run(ctx, o.cfg)
+	if err != nil {
+		return err
+	}
+	if o.jsonOut {
+		return rep.WriteJSON(env.Stdout)
+	}
+	return rep.WriteText(env.Stdout)
+}
