@@ -88,6 +88,7 @@ func commands() []command {
 		{"key revoke", "revoke a service-account key", runKeyRevoke},
 		{"send", "send a message through the FCM HTTP v1 API", runSend},
 		{"listen", "act as a device: print its token, then every message sent to it", runListen},
+		{"bench", "measure a server on this machine: connect devices, send, report rates and latency", runBench},
 		{"version", "print the version", runVersion},
 		{"help", "show the help of a command", runHelp},
 	}
