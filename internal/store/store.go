@@ -150,7 +150,9 @@ type Store interface {
 	// DeviceRegistrations lists a device's live (not deleted) registrations.
 	DeviceRegistrations(ctx context.Context, deviceID string) ([]Registration, error)
 	// DeleteRegistration marks the registration deleted at `at` and drops
-	// its pending messages. Deleting a deleted registration is not an error.
+	// its pending messages; its last sequence is kept. Deleting a deleted
+	// registration is not an error and keeps the first DeletedAt; deleting
+	// one that never existed is ErrNotFound.
 	DeleteRegistration(ctx context.Context, token string, at time.Time) error
 
 	// Enqueue appends messages to their registrations' queues, in slice
@@ -161,12 +163,16 @@ type Store interface {
 	// registration exists; the caller does.
 	Enqueue(ctx context.Context, msgs []Message) ([]Outcome, error)
 	// Pending returns up to limit entries of a registration with Seq >
-	// after, in sequence order, skipping entries expired at `now`. lastSeq
-	// is the highest sequence ever assigned to the registration (0 if none).
+	// after, in sequence order, skipping entries expired at `now` (an entry
+	// is expired when ExpiresAt <= now; a zero ExpiresAt never expires).
+	// lastSeq is the highest sequence ever assigned to the registration (0
+	// if none). A limit <= 0 means no limit. Acked entries are never
+	// returned once Ack has returned.
 	Pending(ctx context.Context, token string, after uint64, now time.Time, limit int) (msgs []Message, lastSeq uint64, err error)
 	// Ack removes the registration's entries with Seq <= upTo. Acks need
-	// not be durable before returning: a lost ack means a redelivery,
-	// which the client SDK drops as a duplicate.
+	// not be durable before returning (they must be visible to Pending):
+	// a lost ack means a redelivery, which the client SDK drops as a
+	// duplicate.
 	Ack(ctx context.Context, token string, upTo uint64) error
 	// PurgeExpired removes entries that expired at or before now and
 	// returns them (Payload omitted) so the caller can record their fate.
