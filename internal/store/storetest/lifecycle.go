@@ -119,11 +119,12 @@ func testCloseWhileBusy(t *testing.T, s store.Store, reopen func(t *testing.T, s
 	accepted := map[string]store.Message{} // by ID, with the sequence it got
 	tokens := map[string]bool{}
 	var unexpected []error
+	busy := s // the writers keep the store being closed; s becomes the reopened one
 	for w := range writers {
 		wg.Go(func() {
 			for i := 0; ; i++ {
 				m := msg(id("tok", w*100_000+i/perToken), id(id("m", w), i), time.Hour)
-				outs, err := s.Enqueue(ctx, []store.Message{m})
+				outs, err := busy.Enqueue(ctx, []store.Message{m})
 				if i == 0 {
 					started <- struct{}{}
 				}
