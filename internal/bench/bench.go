@@ -156,6 +156,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	cpuStart, runStart := selfCPU(), time.Now()
 	b := &run{cfg: cfg, progressed: make(chan struct{}, 1), events: make(chan agentEvent, 4*cfg.Agents)}
 
 	setupClient := &http.Client{Timeout: 30 * time.Second}
@@ -205,6 +206,14 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	reports, err := b.finish(ctx)
 	if err != nil {
 		return nil, err
+	}
+	b.stopAgents()
+	rep.CPU.Bench = (selfCPU() - cpuStart).Seconds()
+	rep.RunSeconds = time.Since(runStart).Seconds()
+	for _, a := range b.agents {
+		if ps := a.cmd.ProcessState; ps != nil {
+			rep.CPU.Agents += (ps.UserTime() + ps.SystemTime()).Seconds()
+		}
 	}
 	var hist Histogram
 	var lastRecv int64
@@ -350,7 +359,8 @@ func (b *run) readAgent(a *agentProc, stdout io.Reader) {
 }
 
 // stopAgents closes the agents' stdin (they end) and waits for them; the
-// run's context kills those that do not.
+// run's context kills those that do not. Calling it again does nothing
+// more.
 func (b *run) stopAgents() {
 	for _, a := range b.agents {
 		_ = a.stdin.Close()

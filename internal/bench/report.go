@@ -51,9 +51,24 @@ type Report struct {
 	// Reconnects counts device sessions beyond each device's first.
 	BadData    int64 `json:"bad_data"`
 	Reconnects int64 `json:"reconnects"`
+	// RunSeconds is the whole run: setup, connections, sends, drain.
+	RunSeconds float64 `json:"run_seconds"`
+	// CPU is the processor time the bench itself used: it shares the
+	// machine with the server.
+	CPU CPU `json:"cpu_seconds"`
 	// Latency is send → device: the receive time minus the time the sender
 	// wrote into the message, over the delivered messages.
 	Latency Latency `json:"latency_ms"`
+}
+
+// CPU is processor time (user + system) in seconds.
+type CPU struct {
+	// Bench is the bench process's own (setup, senders, progress) during
+	// the run; 0 where not measured. In a test it includes everything else
+	// the test process does.
+	Bench float64 `json:"bench"`
+	// Agents is the agent processes' total.
+	Agents float64 `json:"agents"`
 }
 
 // Latency summarises the send → device latencies in milliseconds.
@@ -95,19 +110,19 @@ func (r *Report) WriteJSON(w io.Writer) error {
 // WriteText writes the report for people.
 func (r *Report) WriteText(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	plural := func(n int, word string) string {
+	plural := func(n int, one, many string) string {
 		if n == 1 {
-			return fmt.Sprintf("%d %s", n, word)
+			return fmt.Sprintf("%d %s", n, one)
 		}
-		return fmt.Sprintf("%d %ss", n, word)
+		return fmt.Sprintf("%d %s", n, many)
 	}
 	rate := "as fast as possible"
 	if r.TargetRate > 0 {
 		rate = fmt.Sprintf("target %.0f/s", r.TargetRate)
 	}
 	fmt.Fprintf(tw, "server\t%s (project %s)\n", r.Server, r.Project)
-	fmt.Fprintf(tw, "devices\t%d in %s, connected in %.2fs\n", r.Devices, plural(r.Agents, "agent process"), r.ConnectSeconds)
-	fmt.Fprintf(tw, "messages\t%d from %s, %s\n", r.Messages, plural(r.Senders, "sender"), rate)
+	fmt.Fprintf(tw, "devices\t%d in %s, connected in %.2fs\n", r.Devices, plural(r.Agents, "agent process", "agent processes"), r.ConnectSeconds)
+	fmt.Fprintf(tw, "messages\t%d from %s, %s\n", r.Messages, plural(r.Senders, "sender", "senders"), rate)
 	fmt.Fprintf(tw, "accepted\t%d (HTTP 200) in %.2fs: %.0f/s\n", r.Accepted, r.SendSeconds, r.AcceptedPerSecond)
 	fmt.Fprintf(tw, "errors\t%s\n", errorsText(r.Errors))
 	fmt.Fprintf(tw, "delivered\t%d in %.2fs (first send to last receipt): %.0f/s\n", r.Delivered, r.DeliverSeconds, r.DeliveredPerSecond)
@@ -119,6 +134,8 @@ func (r *Report) WriteText(w io.Writer) error {
 	l := r.Latency
 	fmt.Fprintf(tw, "latency\tp50 %s  p90 %s  p99 %s  max %s (send → device, %d samples)\n",
 		msText(l.P50), msText(l.P90), msText(l.P99), msText(l.Max), l.Samples)
+	fmt.Fprintf(tw, "bench cpu\t%.2fs main process + %.2fs agents in a %.2fs run (setup and connections included)\n",
+		r.CPU.Bench, r.CPU.Agents, r.RunSeconds)
 	if r.Reconnects > 0 || r.BadData > 0 {
 		fmt.Fprintf(tw, "other\t%d reconnects, %d messages without a timestamp\n", r.Reconnects, r.BadData)
 	}
