@@ -365,10 +365,23 @@ func (b *run) stopAgents() {
 	for _, a := range b.agents {
 		_ = a.stdin.Close()
 	}
+	grace, cancel := context.WithTimeout(context.Background(), agentStopTimeout)
+	defer cancel()
 	for _, a := range b.agents {
+		select {
+		case <-a.exited:
+			continue
+		case <-grace.Done():
+		}
+		b.cfg.Logger.Warn("bench: agent did not stop; killing it", "agent", a.idx)
+		_ = a.cmd.Process.Kill()
 		<-a.exited
 	}
 }
+
+// agentStopTimeout bounds the wait for agents to end once their stdin is
+// closed.
+const agentStopTimeout = 10 * time.Second
 
 // sum adds up a counter over the agents.
 func (b *run) sum(f func(a *agentProc) *atomic.Int64) int64 {
