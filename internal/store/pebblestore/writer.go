@@ -13,6 +13,10 @@ import (
 // maxOpsPerBatch caps how many waiting operations one commit folds together.
 const maxOpsPerBatch = 512
 
+// syncQueue bounds how many applied batches may wait for their fsync at
+// once; beyond it the writer waits, which pushes back on callers.
+const syncQueue = 16
+
 // idleCacheSize is how many empty queues' last sequences each of the two
 // generations of the idle cache holds (see writer.idle).
 const idleCacheSize = 1 << 16
@@ -54,6 +58,11 @@ type writer struct {
 	db    *pebble.DB
 	batch *pebble.Batch
 	ops   []*op
+	// syncs carries applied batches to the syncer, which waits for their
+	// fsync and then answers their durable operations, in order. The
+	// writer meanwhile builds and applies the next batch, so one fsync's
+	// wait overlaps the next batch's work.
+	syncs chan syncing
 
 	// queues holds the state of every queue with pending entries that was
 	// touched since Open. A queue that becomes empty moves to idle, which
@@ -83,13 +92,46 @@ func newWriter(s *Store, idleSize int) *writer {
 		idle:     make(map[string]uint64),
 		idleOld:  make(map[string]uint64),
 		staged:   make(map[string][]byte),
+		syncs:    make(chan syncing, syncQueue),
+	}
+}
+
+// syncing is an applied batch waiting for its fsync, and the operations to
+// answer once it is durable.
+type syncing struct {
+	batch *pebble.Batch
+	ops   []*op
+}
+
+// syncer answers durable operations once their batch is fsync'd.
+func (w *writer) syncer(done chan<- struct{}) {
+	defer close(done)
+	for sy := range w.syncs {
+		err := sy.batch.SyncWait()
+		if err != nil {
+			w.s.log.Error("store fsync failed", "err", err, "ops", len(sy.ops))
+			err = fmt.Errorf("sync: %w", err)
+		}
+		for _, o := range sy.ops {
+			if o.err == nil {
+				o.err = err
+			}
+			o.done <- struct{}{}
+		}
+		_ = sy.batch.Close()
 	}
 }
 
 // run commits batches until the store is closed.
 func (w *writer) run() {
 	defer close(w.s.writerDone)
-	defer w.batch.Close()
+	syncerDone := make(chan struct{})
+	go w.syncer(syncerDone)
+	defer func() {
+		close(w.syncs)
+		<-syncerDone
+		_ = w.batch.Close()
+	}()
 	for {
 		select {
 		case o := <-w.s.ops:
@@ -156,14 +198,15 @@ func (w *writer) commit() {
 	w.dirty = w.dirty[:0]
 
 	var err error
+	applied := false
 	if !w.batch.Empty() {
-		wo := pebble.NoSync
 		if sync {
-			wo = pebble.Sync
+			err = w.db.ApplyNoSyncWait(w.batch, pebble.Sync)
+			applied = err == nil
+		} else {
+			err = w.batch.Commit(pebble.NoSync)
 		}
-		err = w.batch.Commit(wo)
 	}
-	w.batch.Reset()
 	clear(w.staged)
 	if err != nil {
 		// The cached queues now describe writes that did not happen.
@@ -185,9 +228,22 @@ func (w *writer) commit() {
 		}
 	}
 	w.maybeEmpty = w.maybeEmpty[:0]
+	// Operations that need no fsync (acks, failures) are answered now: the
+	// batch is applied and visible. The others wait for the syncer.
+	var durable []*op
 	for i, o := range w.ops {
-		o.done <- struct{}{}
+		if applied && o.err == nil && o.kind != opAck {
+			durable = append(durable, o)
+		} else {
+			o.done <- struct{}{}
+		}
 		w.ops[i] = nil
+	}
+	if applied {
+		w.syncs <- syncing{batch: w.batch, ops: durable}
+		w.batch = w.db.NewBatch()
+	} else {
+		w.batch.Reset()
 	}
 }
 
