@@ -12,6 +12,7 @@ import (
 	"github.com/heraldpush/herald"
 	"github.com/heraldpush/herald/internal/auth"
 	"github.com/heraldpush/herald/internal/dispatch"
+	"github.com/heraldpush/herald/internal/fcm"
 	"github.com/heraldpush/herald/internal/metrics"
 	"github.com/heraldpush/herald/internal/store"
 )
@@ -68,6 +69,20 @@ func (a *API) Handler() http.Handler {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	})
 	mux.Handle("GET /metrics", a.Metrics.Handler())
+
+	// Topic management arrives with topics; until then these answer
+	// UNIMPLEMENTED, never NOT_FOUND, which the SDKs would read as "this
+	// registration token is gone" and make apps delete valid tokens.
+	for _, p := range []string{
+		"/v1/projects/{project}/registrations/{token}/topicSubscriptions",
+		"/v1/projects/{project}/registrations/{token}/topicSubscriptions/{topic}",
+		"/iid/v1:batchAdd", "/iid/v1:batchRemove",
+	} {
+		mux.HandleFunc(p, func(w http.ResponseWriter, r *http.Request) {
+			fcm.WriteError(w, &fcm.Error{HTTPStatus: http.StatusNotImplemented, Status: "UNIMPLEMENTED",
+				Message: "Topic management is not available in this version of Herald yet."})
+		})
+	}
 
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeStatus(w, http.StatusNotFound, "NOT_FOUND", "no such endpoint: "+r.Method+" "+r.URL.Path+" (see docs/api.md)")
