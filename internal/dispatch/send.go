@@ -24,6 +24,7 @@ type Outgoing struct {
 	CollapseKey  string
 	High         bool
 	Body         Body
+	Platform     []byte // platform blocks (store.Message.Platform): stored, not sent to Herald devices
 	ValidateOnly bool
 }
 
@@ -64,6 +65,7 @@ func (h *Hub) Send(ctx context.Context, o Outgoing) (string, error) {
 		Token: o.Token, ID: id, ProjectID: o.ProjectID,
 		AcceptedAt: now, ExpiresAt: expires, TTL: o.TTL,
 		CollapseKey: o.CollapseKey, High: o.High, Payload: payload,
+		Platform: o.Platform,
 	}
 	start := time.Now()
 	outs, err := h.store.Enqueue(ctx, []store.Message{m})

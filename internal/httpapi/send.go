@@ -72,6 +72,7 @@ func (a *API) doSend(w http.ResponseWriter, r *http.Request) (string, *fcm.Error
 		CollapseKey:  m.CollapseKey(),
 		High:         m.HighPriority(),
 		Body:         dispatch.Body{Data: m.DeliveryData(), Notification: notif},
+		Platform:     m.Platform(),
 		ValidateOnly: req.ValidateOnly,
 	})
 	switch {

@@ -90,8 +90,14 @@ type Message struct {
 	CollapseKey string        `json:"collapse_key,omitempty"`
 	High        bool          `json:"high,omitempty"` // high priority
 	// Payload is the message body as the device will receive it (data,
-	// notification, platform blocks); opaque to the store.
+	// notification); opaque to the store.
 	Payload []byte `json:"payload,omitempty"`
+	// Platform is the message's platform blocks as normalised JSON,
+	// {"android":{…},"apns":{…},"webpush":{…},"fcm_options":{…}} with only
+	// the members present (see fcm.Message.Platform), kept for the
+	// providers of other platforms; nil when there are none. Opaque to the
+	// store, which keeps it as it keeps Payload.
+	Platform []byte `json:"platform,omitempty"`
 
 	Dropped int `json:"dropped,omitempty"` // KindDeleted: how many were dropped
 }
@@ -175,7 +181,8 @@ type Store interface {
 	// duplicate.
 	Ack(ctx context.Context, token string, upTo uint64) error
 	// PurgeExpired removes entries that expired at or before now and
-	// returns them (Payload omitted) so the caller can record their fate.
+	// returns them (Payload and Platform omitted) so the caller can record
+	// their fate.
 	PurgeExpired(ctx context.Context, now time.Time, limit int) ([]Message, error)
 
 	Close() error

@@ -20,11 +20,17 @@ import (
 //	ttl      varint nanos
 //	dropped  uvarint
 //	id, project id, collapse key: uvarint length + bytes each
+//	platform uvarint length + bytes (version 2 on)
 //	payload  the rest
 //
 // Binary rather than JSON: the writer encodes one per send and the loader
-// decodes the headers of whole queues, so both must be cheap.
-const codecVersion = 1
+// decodes the headers of whole queues, so both must be cheap. Version 1
+// values (without platform) are still read.
+const codecVersion = 2
+
+// codecVersionNoPlatform is the first version, whose values have no
+// platform field.
+const codecVersionNoPlatform = 1
 
 const (
 	flagHigh     = 1
@@ -49,6 +55,7 @@ func encodedLen(m *store.Message) int {
 	n += uvarintLen(uint64(len(m.ID))) + len(m.ID)
 	n += uvarintLen(uint64(len(m.ProjectID))) + len(m.ProjectID)
 	n += uvarintLen(uint64(len(m.CollapseKey))) + len(m.CollapseKey)
+	n += uvarintLen(uint64(len(m.Platform))) + len(m.Platform)
 	return n + len(m.Payload)
 }
 
@@ -76,20 +83,23 @@ func appendMessage(dst []byte, m *store.Message) []byte {
 	dst = appendString(dst, m.ID)
 	dst = appendString(dst, m.ProjectID)
 	dst = appendString(dst, m.CollapseKey)
+	dst = appendString(dst, m.Platform)
 	return append(dst, m.Payload...)
 }
 
-func appendString(dst []byte, s string) []byte {
+func appendString[S string | []byte](dst []byte, s S) []byte {
 	dst = binary.AppendUvarint(dst, uint64(len(s)))
 	return append(dst, s...)
 }
 
-// decodeMessage decodes a value into m, Token, Seq and Payload aside. It
-// returns the payload, which aliases v.
-func decodeMessage(v []byte, m *store.Message) (payload []byte, err error) {
+// decodeMessage decodes a value into m, Token, Seq, Platform and Payload
+// aside. It returns the platform blocks and the payload, which alias v
+// (platform is nil when empty).
+func decodeMessage(v []byte, m *store.Message) (platform, payload []byte, err error) {
 	d := decoder{b: v}
-	if d.byte() != codecVersion {
-		return nil, fmt.Errorf("%w: unknown version", errCorrupt)
+	version := d.byte()
+	if version != codecVersion && version != codecVersionNoPlatform {
+		return nil, nil, fmt.Errorf("%w: unknown version", errCorrupt)
 	}
 	m.Kind = store.Kind(d.byte())
 	flags := d.byte()
@@ -106,11 +116,17 @@ func decodeMessage(v []byte, m *store.Message) (payload []byte, err error) {
 	m.ID = d.string()
 	m.ProjectID = d.string()
 	m.CollapseKey = d.string()
-	m.Payload = nil
-	if d.err != nil {
-		return nil, d.err
+	if version != codecVersionNoPlatform {
+		platform = d.bytes()
 	}
-	return d.b, nil
+	m.Platform, m.Payload = nil, nil
+	if d.err != nil {
+		return nil, nil, d.err
+	}
+	if len(platform) == 0 {
+		platform = nil
+	}
+	return platform, d.b, nil
 }
 
 // decoder reads a value, remembering the first error.
@@ -157,14 +173,19 @@ func (d *decoder) uvarint() uint64 {
 }
 
 func (d *decoder) string() string {
+	return string(d.bytes())
+}
+
+// bytes reads a length-prefixed field; the result aliases the value.
+func (d *decoder) bytes() []byte {
 	n := d.uvarint()
 	if uint64(len(d.b)) < n {
 		d.fail()
-		return ""
+		return nil
 	}
-	s := string(d.b[:n])
+	b := d.b[:n:n]
 	d.b = d.b[n:]
-	return s
+	return b
 }
 
 func uvarintLen(v uint64) int {

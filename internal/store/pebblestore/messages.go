@@ -87,7 +87,7 @@ func (s *Store) Pending(ctx context.Context, token string, after uint64, now tim
 				return nil, 0, fmt.Errorf("pending: %w", err)
 			}
 			m := store.Message{Token: token, Seq: queueKeySeq(it.Key())}
-			payload, err := decodeMessage(v, &m)
+			platform, payload, err := decodeMessage(v, &m)
 			if err != nil {
 				_ = it.Close()
 				return nil, 0, fmt.Errorf("pending entry %d: %w", m.Seq, err)
@@ -97,6 +97,9 @@ func (s *Store) Pending(ctx context.Context, token string, after uint64, now tim
 			}
 			if len(payload) > 0 {
 				m.Payload = append([]byte(nil), payload...)
+			}
+			if platform != nil {
+				m.Platform = append([]byte(nil), platform...)
 			}
 			msgs = append(msgs, m)
 		}
@@ -156,7 +159,8 @@ func (s *Store) expired(ctx context.Context, now time.Time, limit int) ([]purgeC
 	return cands, nil
 }
 
-// entry reads one queue entry without its payload; nil if it is gone.
+// entry reads one queue entry without its payload and platform blocks; nil
+// if it is gone.
 func (s *Store) entry(token string, seq uint64) (*store.Message, error) {
 	v, closer, err := s.db.Get(appendQueueKey(nil, token, seq))
 	if errors.Is(err, pebble.ErrNotFound) {
@@ -167,7 +171,7 @@ func (s *Store) entry(token string, seq uint64) (*store.Message, error) {
 	}
 	defer closer.Close()
 	m := &store.Message{Token: token, Seq: seq}
-	if _, err := decodeMessage(v, m); err != nil {
+	if _, _, err := decodeMessage(v, m); err != nil {
 		return nil, fmt.Errorf("entry %d: %w", seq, err)
 	}
 	return m, nil

@@ -93,7 +93,7 @@ func (w *writer) load(token string) (*queue, error) {
 			continue
 		}
 		var m store.Message
-		if _, err := decodeMessage(v, &m); err != nil {
+		if _, _, err := decodeMessage(v, &m); err != nil {
 			_ = it.Close()
 			return nil, fmt.Errorf("load queue entry %d: %w", seq, err)
 		}

@@ -122,7 +122,8 @@ func testPending(t *testing.T, s store.Store) {
 		msg("tok", "m5", time.Hour),
 	}
 	ms[2].High = true
-	ms[4].Payload = nil
+	ms[2].Platform = nil // none: stays nil
+	ms[4].Payload = nil  // platform blocks without a payload
 	enqueue(t, s, ms...)
 	want := make([]store.Message, len(ms))
 	for i := range ms {
@@ -305,7 +306,7 @@ func testPurgeExpired(t *testing.T, s store.Store) {
 	enqueue(t, s, b...)
 	withoutPayload := func(m store.Message, seq uint64) store.Message {
 		m = stored(m, seq)
-		m.Payload = nil
+		m.Payload, m.Platform = nil, nil
 		return m
 	}
 	bySeq := func(ms []store.Message) []store.Message {

@@ -73,7 +73,8 @@ var t0 = time.Date(2030, time.January, 2, 3, 4, 5, 0, time.UTC)
 // time.Time), nil and empty slices alike.
 var diffOpts = []cmp.Option{cmpopts.EquateEmpty()}
 
-// msg is a message to token accepted at t0 that lives for ttl.
+// msg is a message to token accepted at t0 that lives for ttl, with a
+// payload and platform blocks.
 func msg(token, id string, ttl time.Duration) store.Message {
 	return store.Message{
 		Token:      token,
@@ -83,6 +84,7 @@ func msg(token, id string, ttl time.Duration) store.Message {
 		ExpiresAt:  t0.Add(ttl),
 		TTL:        ttl,
 		Payload:    []byte(`{"data":{"id":"` + id + `"}}`),
+		Platform:   []byte(`{"android":{"priority":"high"},"apns":{"headers":{"apns-collapse-id":"` + id + `"}}}`),
 	}
 }
 
