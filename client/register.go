@@ -98,8 +98,10 @@ func (c *Client) postRegister(ctx context.Context, appKey string, dev *herald.De
 }
 
 // RefreshToken replaces the token of appKey by a new one and returns it. The
-// old token stops working at once (sends to it answer UNREGISTERED). The new
-// token starts its own sequence, so its dedupe mark starts at zero.
+// old token stops being the app's: during the server's refresh grace period
+// (default 1 h) messages sent to it arrive as messages of the new token,
+// afterwards sends to it answer UNREGISTERED. The new token starts its own
+// sequence, so its dedupe mark starts at zero.
 func (c *Client) RefreshToken(ctx context.Context, appKey string) (string, error) {
 	c.regMu.Lock()
 	defer c.regMu.Unlock()

@@ -64,6 +64,10 @@ func parseServe(env *Env, args []string) (serveOptions, error) {
 		"normal-priority messages to a background device may wait up to `DURATION` to go out together; 0: at once")
 	f.Int(&cfg.MaxPending, "max-pending", cfg.MaxPending, "HERALD_MAX_PENDING",
 		"keep at most `N` undelivered non-collapsible messages per registration")
+	f.Duration(&cfg.StaleAfter, "stale-after", cfg.StaleAfter, "HERALD_STALE_AFTER",
+		"tokens of a device not connected for `DURATION` expire (sends answer UNREGISTERED); 0: never; FCM: 270 days")
+	f.Duration(&cfg.RefreshGrace, "refresh-grace", cfg.RefreshGrace, "HERALD_REFRESH_GRACE",
+		"a refreshed token still accepts sends for `DURATION`, delivered with the new token; 0: none")
 	f.String(&level, "log-level", "info", "HERALD_LOG_LEVEL", "`LEVEL` of the logs: debug, info, warn or error")
 	f.String(&format, "log-format", "text", "HERALD_LOG_FORMAT", "`FORMAT` of the logs on stderr: text or json")
 	rest, err := f.parse(env, args)

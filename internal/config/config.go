@@ -44,6 +44,18 @@ type Config struct {
 	// written; a device that falls further behind is served from the store
 	// instead. Default 256.
 	SendQueue int
+	// StaleAfter is how long a device may stay unconnected before its
+	// registration tokens expire, as FCM's do after 270 days of
+	// inactivity: a send to such a token answers UNREGISTERED (404) and
+	// deletes it, and the device is told so when it connects again. 0:
+	// tokens never expire. Default 6480h (270 days). Env
+	// HERALD_STALE_AFTER, flag --stale-after.
+	StaleAfter time.Duration
+	// RefreshGrace is how long a token replaced by a refresh still
+	// accepts sends, which are delivered to the device with its new
+	// token; later sends answer UNREGISTERED. 0: none. Default 1h. Env
+	// HERALD_REFRESH_GRACE, flag --refresh-grace.
+	RefreshGrace time.Duration
 	// Clock returns the current time for message expiry; nil means
 	// time.Now. Tests inject a clock they can move.
 	Clock func() time.Time
@@ -60,6 +72,8 @@ func Default() Config {
 		PurgeInterval:   time.Minute,
 		ShutdownTimeout: 10 * time.Second,
 		SendQueue:       256,
+		StaleAfter:      270 * 24 * time.Hour,
+		RefreshGrace:    time.Hour,
 	}
 }
 
@@ -98,6 +112,12 @@ func (c Config) Validate() error {
 	}
 	if c.SendQueue < 1 {
 		errs = append(errs, fmt.Errorf("send queue %d must be at least 1", c.SendQueue))
+	}
+	if c.StaleAfter != 0 && c.StaleAfter < 24*time.Hour {
+		errs = append(errs, fmt.Errorf("stale-after %v must be 0 (never) or at least 24h: last-seen times are recorded about hourly", c.StaleAfter))
+	}
+	if c.RefreshGrace < 0 {
+		errs = append(errs, fmt.Errorf("refresh grace %v is negative", c.RefreshGrace))
 	}
 	return errors.Join(errs...)
 }

@@ -36,7 +36,13 @@ type Config struct {
 	PingInterval      time.Duration
 	NormalBatchWindow time.Duration
 	SendQueue         int
-	// Now is the clock for expiry; nil means time.Now.
+	// StaleAfter is how long a device may stay unconnected before its
+	// registrations expire (sends answer UNREGISTERED); 0 never.
+	StaleAfter time.Duration
+	// RefreshGrace is how long a token replaced by a refresh still
+	// accepts sends, delivered to its replacement; 0 none.
+	RefreshGrace time.Duration
+	// Now is the clock for expiry and last-seen times; nil means time.Now.
 	Now func() time.Time
 }
 
@@ -97,6 +103,8 @@ func (h *Hub) Attach(ctx context.Context, hello *herald.Hello, conn Conn) (*Sess
 		Registrations:      make([]herald.RegistrationStatus, 0, len(hello.Registrations)),
 	}
 	live := map[string]uint64{}
+	now := h.now()
+	var touch []string
 	for _, r := range hello.Registrations {
 		status := herald.StatusUnregistered
 		reg, err := h.store.Registration(ctx, r.Token)
@@ -104,12 +112,24 @@ func (h *Hub) Attach(ctx context.Context, hello *herald.Hello, conn Conn) (*Sess
 		case errors.Is(err, store.ErrNotFound):
 		case err != nil:
 			return nil, fmt.Errorf("looking up registration: %w", err)
-		case !reg.Deleted() && reg.DeviceID == hello.DeviceID:
+		case reg.Deleted() || reg.DeviceID != hello.DeviceID:
+		case h.stale(reg, now):
+			if err := h.expire(ctx, reg.Token, now); err != nil {
+				return nil, err
+			}
+		default:
 			status = herald.StatusOK
 			live[r.Token] = r.Acked
+			if now.Sub(reg.Seen()) >= touchEvery {
+				touch = append(touch, r.Token)
+			}
 		}
 		welcome.Registrations = append(welcome.Registrations, herald.RegistrationStatus{Token: r.Token, Status: status})
 	}
+	if err := h.touch(ctx, touch, now); err != nil {
+		return nil, err
+	}
+	s.lastTouch = now
 	for token, acked := range live {
 		if acked > 0 {
 			if err := h.ack(ctx, token, acked); err != nil {
@@ -144,8 +164,15 @@ func (h *Hub) Attach(ctx context.Context, hello *herald.Hello, conn Conn) (*Sess
 	return s, nil
 }
 
-// Detach removes a session from the index; it is idempotent.
-func (h *Hub) Detach(s *Session) {
+// Detach removes a session from the index; it is idempotent. The
+// session's registrations are first marked as seen now, so that a send
+// finds the device either connected or recently seen.
+func (h *Hub) Detach(ctx context.Context, s *Session) {
+	if h.deviceSession(s.DeviceID) == s {
+		if err := h.touch(ctx, s.tokens(), h.now()); err != nil {
+			h.logger.Warn("recording last-seen times", "session", s.ID, "err", err)
+		}
+	}
 	h.mu.Lock()
 	removed := h.detachLocked(s)
 	h.mu.Unlock()
@@ -248,16 +275,29 @@ func (h *Hub) Shutdown(spread time.Duration) {
 	h.mu.Lock()
 	h.closing = true
 	sessions := make([]*Session, 0, len(h.byDevice))
+	tokens := make([]string, 0, len(h.byToken))
 	for _, s := range h.byDevice {
 		sessions = append(sessions, s)
 	}
+	for t := range h.byToken {
+		tokens = append(tokens, t)
+	}
 	h.mu.Unlock()
+	// One batch records every connected device as seen now.
+	if err := h.touch(context.Background(), tokens, h.now()); err != nil {
+		h.logger.Warn("recording last-seen times at shutdown", "err", err)
+	}
 	for _, s := range sessions {
 		delay := time.Duration(0)
 		if spread > 0 {
 			delay = rand.N(spread)
 		}
-		h.Detach(s)
+		h.mu.Lock()
+		removed := h.detachLocked(s)
+		h.mu.Unlock()
+		if removed {
+			s.close()
+		}
 		frame := encodeFrame(herald.Frame{Type: herald.FrameGoAway, GoAway: &herald.GoAway{
 			Reason: "server shutting down", ReconnectAfterMillis: delay.Milliseconds(),
 		}})

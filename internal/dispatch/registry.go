@@ -39,9 +39,10 @@ func (h *Hub) Register(ctx context.Context, appKey string, cred *herald.DeviceCr
 	} else if err := h.checkDevice(ctx, cred.ID, cred.Secret); err != nil {
 		return herald.RegisterResponse{}, err
 	}
+	now := h.now()
 	reg := store.Registration{
 		Token: auth.RandomToken(tokenBytes), ProjectID: app.ProjectID, AppKey: app.Key,
-		DeviceID: cred.ID, CreatedAt: h.now(),
+		DeviceID: cred.ID, CreatedAt: now, LastSeenAt: now,
 	}
 	if err := h.store.CreateRegistration(ctx, reg); err != nil {
 		return herald.RegisterResponse{}, fmt.Errorf("creating registration: %w", err)
@@ -51,23 +52,25 @@ func (h *Hub) Register(ctx context.Context, appKey string, cred *herald.DeviceCr
 	return resp, nil
 }
 
-// Refresh replaces a token of the device by a new one for the same app. The
-// old token answers UNREGISTERED from now on and its pending messages are
-// dropped. A connected device gets a token_refresh frame.
+// Refresh replaces a token of the device by a new one for the same app, in
+// one durable step. The old token's pending messages are dropped; sends to
+// it during the refresh grace period are stored for the new token, later
+// ones answer UNREGISTERED. A connected device gets a token_refresh frame.
 func (h *Hub) Refresh(ctx context.Context, cred herald.DeviceCredential, token string) (herald.RegisterResponse, error) {
 	old, err := h.ownRegistration(ctx, cred, token)
 	if err != nil {
 		return herald.RegisterResponse{}, err
 	}
+	now := h.now()
 	reg := store.Registration{
 		Token: auth.RandomToken(tokenBytes), ProjectID: old.ProjectID, AppKey: old.AppKey,
-		DeviceID: old.DeviceID, CreatedAt: h.now(),
+		DeviceID: old.DeviceID, CreatedAt: now, LastSeenAt: now,
 	}
-	if err := h.store.CreateRegistration(ctx, reg); err != nil {
-		return herald.RegisterResponse{}, fmt.Errorf("creating registration: %w", err)
-	}
-	if err := h.store.DeleteRegistration(ctx, token, h.now()); err != nil {
-		return herald.RegisterResponse{}, fmt.Errorf("deleting old registration: %w", err)
+	err = h.store.ReplaceRegistration(ctx, token, reg, now)
+	if errors.Is(err, store.ErrNotFound) {
+		return herald.RegisterResponse{}, ErrUnregistered // deleted meanwhile
+	} else if err != nil {
+		return herald.RegisterResponse{}, fmt.Errorf("replacing registration: %w", err)
 	}
 	h.detachToken(token)
 	if s := h.attachToken(cred.ID, reg.Token); s != nil {

@@ -2,7 +2,6 @@ package dispatch
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -31,19 +30,26 @@ type Outgoing struct {
 // Send checks the target, stores the message durably and hands it to the
 // device's session if it is connected. It returns the message ID once the
 // message is on disk. A TTL 0 message for a device that is not connected is
-// answered but not stored: now or never.
+// answered but not stored: now or never. A token replaced by a refresh
+// within the grace period reaches its replacement; a stale token is
+// deleted (unless ValidateOnly) and answers ErrUnregistered.
 func (h *Hub) Send(ctx context.Context, o Outgoing) (string, error) {
-	reg, err := h.store.Registration(ctx, o.Token)
+	now := h.now()
+	reg, stale, err := h.resolve(ctx, o.Token, now)
 	switch {
-	case errors.Is(err, store.ErrNotFound):
+	case stale && reg.ProjectID != o.ProjectID:
+		return "", ErrSenderIDMismatch
+	case stale && !o.ValidateOnly:
+		if err := h.expire(ctx, reg.Token, now); err != nil {
+			return "", err
+		}
 		return "", ErrUnregistered
 	case err != nil:
-		return "", fmt.Errorf("looking up registration: %w", err)
-	case reg.Deleted():
-		return "", ErrUnregistered
+		return "", err
 	case reg.ProjectID != o.ProjectID:
 		return "", ErrSenderIDMismatch
 	}
+	token := reg.Token // the replacement of a refreshed token
 	if o.ValidateOnly {
 		return ValidateOnlyID, nil
 	}
@@ -52,17 +58,16 @@ func (h *Hub) Send(ctx context.Context, o Outgoing) (string, error) {
 		return "", fmt.Errorf("encoding message body: %w", err)
 	}
 	id := h.newID()
-	now := h.now()
 	expires := now.Add(o.TTL)
 	if o.TTL == 0 {
-		if h.sessionFor(o.Token) == nil {
+		if h.sessionFor(token) == nil {
 			h.metrics.Fates.WithLabelValues("ttl_zero_offline").Inc()
 			return id, nil
 		}
 		expires = now.Add(zeroTTLWindow)
 	}
 	m := store.Message{
-		Token: o.Token, ID: id, ProjectID: o.ProjectID,
+		Token: token, ID: id, ProjectID: o.ProjectID,
 		AcceptedAt: now, ExpiresAt: expires, TTL: o.TTL,
 		CollapseKey: o.CollapseKey, High: o.High, Payload: payload,
 		Platform: o.Platform,

@@ -55,6 +55,9 @@ type Session struct {
 	closed   bool
 	state    herald.AppState
 	hold     *time.Timer // normal-priority batching window
+	// lastTouch is when the registrations' last-seen times were last
+	// recorded (hub clock).
+	lastTouch time.Time
 }
 
 type regState struct {
@@ -184,14 +187,43 @@ func (s *Session) SetState(st herald.AppState) {
 	}
 }
 
-// Pong answers a ping.
-func (s *Session) Pong() { s.send(pongFrame) }
+// Pong answers a ping. A ping also shows that the device is still
+// connected: at most every touchEvery, the session's registrations are
+// marked as seen now.
+func (s *Session) Pong(ctx context.Context) {
+	s.send(pongFrame)
+	s.seen(ctx)
+}
+
+// seen records the session's registrations as seen now if the last record
+// is touchEvery old, so that a device connected for months stays fresh in
+// the store even if this node later stops without saying so. A failure
+// is logged: it only makes the device look idle for longer.
+func (s *Session) seen(ctx context.Context) {
+	now := s.hub.now()
+	s.mu.Lock()
+	if now.Sub(s.lastTouch) < touchEvery {
+		s.mu.Unlock()
+		return
+	}
+	s.lastTouch = now
+	tokens := make([]string, 0, len(s.regs))
+	for t := range s.regs {
+		tokens = append(tokens, t)
+	}
+	s.mu.Unlock()
+	if err := s.hub.touch(ctx, tokens, now); err != nil {
+		s.hub.logger.Warn("recording last-seen times", "session", s.ID, "err", err)
+	}
+}
 
 var pongFrame = encodeFrame(herald.Frame{Type: herald.FramePong})
 
 // Ack records that the app handled everything up to each ack's sequence.
-// Acks for tokens this session does not serve are ignored.
+// Acks for tokens this session does not serve are ignored. Like a ping,
+// an ack refreshes the last-seen times when they are touchEvery old.
 func (s *Session) Ack(ctx context.Context, acks []herald.Ack) error {
+	s.seen(ctx)
 	for _, a := range acks {
 		s.mu.Lock()
 		rs, ok := s.regs[a.Token]
@@ -271,7 +303,7 @@ func (s *Session) writeLoop() {
 			msgs, last, err := s.hub.pending(ctx, f.token, f.after, now)
 			if err != nil {
 				s.hub.logger.Error("reading pending messages", "session", s.ID, "err", err)
-				s.fail(herald.CloseGoingAway, "store error")
+				s.fail(ctx, herald.CloseGoingAway, "store error")
 				return
 			}
 			s.mu.Lock()
@@ -296,7 +328,7 @@ func (s *Session) writeLoop() {
 		}
 		if err := s.conn.WriteFrames(out.frames()...); err != nil {
 			s.hub.logger.Debug("writing to device", "session", s.ID, "err", err)
-			s.fail(herald.CloseGoingAway, "write failed")
+			s.fail(ctx, herald.CloseGoingAway, "write failed")
 			return
 		}
 		s.hub.metrics.Deliveries.Add(float64(out.delivered))
@@ -309,11 +341,11 @@ type fetch struct {
 }
 
 // fail closes the session after an error in the writer.
-func (s *Session) fail(code int, reason string) {
+func (s *Session) fail(ctx context.Context, code int, reason string) {
 	s.mu.Lock()
 	s.running = false
 	s.mu.Unlock()
-	s.hub.Detach(s)
+	s.hub.Detach(ctx, s)
 	s.conn.Close(code, reason)
 }
 

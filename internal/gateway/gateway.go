@@ -133,7 +133,7 @@ func (h *Handler) serve(c *conn) {
 	h.mu.Lock()
 	delete(h.conns, c) // the hub owns it now
 	h.mu.Unlock()
-	defer h.hub.Detach(s)
+	defer h.hub.Detach(ctx, s)
 
 	deadline := 2 * h.pingInterval // the device pings every interval
 	for {
@@ -145,7 +145,7 @@ func (h *Handler) serve(c *conn) {
 		}
 		switch f.Type {
 		case herald.FramePing:
-			s.Pong()
+			s.Pong(ctx)
 		case herald.FrameAck:
 			if err := s.Ack(ctx, f.Acks); err != nil {
 				h.logger.Error("storing ack", "session", s.ID, "err", err)

@@ -43,6 +43,7 @@ func (a *API) Handler() http.Handler {
 	mux := http.NewServeMux()
 
 	mux.HandleFunc("POST /v1/projects/{project}/messages:send", a.send)
+	mux.HandleFunc("GET /iid/info/{token}", a.iidInfo)
 	mux.Handle("POST "+auth.TokenPath, a.Authority)
 
 	mux.HandleFunc("POST /admin/v1/projects", a.admin(a.createProject))

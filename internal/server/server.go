@@ -68,7 +68,7 @@ func Run(ctx context.Context, cfg config.Config, logger *slog.Logger, ready func
 	m := metrics.New()
 	hub := dispatch.New(st, dispatch.Config{
 		PingInterval: cfg.PingInterval, NormalBatchWindow: cfg.NormalBatchWindow, SendQueue: cfg.SendQueue,
-		Now: cfg.Clock,
+		StaleAfter: cfg.StaleAfter, RefreshGrace: cfg.RefreshGrace, Now: cfg.Clock,
 	}, m, logger.With("part", "dispatch"))
 	gw := gateway.New(hub, cfg.PingInterval, logger.With("part", "gateway"))
 	var readyFlag atomic.Bool

@@ -59,13 +59,29 @@ type Registration struct {
 	AppKey    string    `json:"app_key"`
 	DeviceID  string    `json:"device_id"`
 	CreatedAt time.Time `json:"created_at"`
+	// LastSeenAt is when the device was last known to be connected with
+	// this token (set at registration, refreshed by TouchRegistrations).
+	// Zero in records written before it existed: CreatedAt stands in.
+	LastSeenAt time.Time `json:"last_seen_at,omitzero"`
 	// DeletedAt is set once the token is deleted (by the app or replaced by
 	// a refresh); sends to it answer UNREGISTERED.
 	DeletedAt time.Time `json:"deleted_at,omitzero"`
+	// ReplacedBy is the token that replaced this one (ReplaceRegistration);
+	// empty unless the registration was deleted by a refresh.
+	ReplacedBy string `json:"replaced_by,omitempty"`
 }
 
 // Deleted reports whether the registration was deleted.
 func (r Registration) Deleted() bool { return !r.DeletedAt.IsZero() }
+
+// Seen returns when the device was last seen with this token: LastSeenAt,
+// or CreatedAt for records that predate it.
+func (r Registration) Seen() time.Time {
+	if r.LastSeenAt.IsZero() {
+		return r.CreatedAt
+	}
+	return r.LastSeenAt
+}
 
 // Kind says what a queue entry is.
 type Kind uint8
@@ -160,6 +176,18 @@ type Store interface {
 	// registration is not an error and keeps the first DeletedAt; deleting
 	// one that never existed is ErrNotFound.
 	DeleteRegistration(ctx context.Context, token string, at time.Time) error
+	// ReplaceRegistration atomically creates r and deletes the live
+	// registration oldToken as DeleteRegistration does, recording
+	// r.Token as its ReplacedBy. ErrNotFound if oldToken does not exist
+	// or is already deleted; ErrExists if r.Token exists. Durable.
+	ReplaceRegistration(ctx context.Context, oldToken string, r Registration, at time.Time) error
+	// TouchRegistrations records that the devices of the given
+	// registrations were connected at `at`: LastSeenAt becomes `at`
+	// unless it is already later. Unknown and deleted tokens are skipped
+	// without error. Touches need not be durable before returning (they
+	// must be visible to Registration): a lost touch only makes a device
+	// look idle since its previous one.
+	TouchRegistrations(ctx context.Context, tokens []string, at time.Time) error
 
 	// Enqueue appends messages to their registrations' queues, in slice
 	// order, assigns each its sequence and applies collapse and the pending

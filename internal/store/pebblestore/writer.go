@@ -30,7 +30,12 @@ const (
 	opDeleteRegistration
 	opPurge
 	opMeta
+	opTouch // like opMeta, but needs no fsync
 )
+
+// durable reports whether an operation's writes must be fsync'd before it
+// is answered.
+func (k opKind) durable() bool { return k != opAck && k != opTouch }
 
 // op is one call waiting for the writer. The caller fills the request
 // fields, the writer the answer fields, then signals done.
@@ -44,7 +49,7 @@ type op struct {
 	upTo       uint64              // opAck
 	deletedAt  time.Time           // opDeleteRegistration
 	candidates []purgeCandidate    // opPurge
-	meta       func(*writer) error // opMeta: reads with w.get, writes with w.set
+	meta       func(*writer) error // opMeta, opTouch: reads with w.get, writes with w.set
 
 	// Answers.
 	err    error
@@ -182,12 +187,12 @@ func (w *writer) commit() {
 			o.err = w.deleteRegistration(o)
 		case opPurge:
 			o.err = w.purge(o)
-		case opMeta:
+		case opMeta, opTouch:
 			o.err = o.meta(w)
 		default:
 			o.err = fmt.Errorf("pebblestore: unknown op %d", o.kind)
 		}
-		if o.err == nil && o.kind != opAck {
+		if o.err == nil && o.kind.durable() {
 			sync = true
 		}
 	}
@@ -228,11 +233,11 @@ func (w *writer) commit() {
 		}
 	}
 	w.maybeEmpty = w.maybeEmpty[:0]
-	// Operations that need no fsync (acks, failures) are answered now: the
+	// Operations that need no fsync (acks, touches, failures) are answered now: the
 	// batch is applied and visible. The others wait for the syncer.
 	var durable []*op
 	for i, o := range w.ops {
-		if applied && o.err == nil && o.kind != opAck {
+		if applied && o.err == nil && o.kind.durable() {
 			durable = append(durable, o)
 		} else {
 			o.done <- struct{}{}

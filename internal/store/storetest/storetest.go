@@ -47,6 +47,8 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store, reopen func(t *t
 		{"PendingLimit", testPendingLimit},
 		{"PurgeExpired", testPurgeExpired},
 		{"DeleteRegistrationDropsQueue", testDeleteRegistrationDropsQueue},
+		{"TouchRegistrations", testTouchRegistrations},
+		{"ReplaceRegistration", testReplaceRegistration},
 		{"Closed", testClosed},
 	}
 	for _, tc := range tests {
