@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -61,8 +62,15 @@ type Config struct {
 	// net.Dialer. A load generator sets it to pick source addresses.
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 	// HTTPClient makes the registration calls. Default: a client with a 30s
-	// timeout (never http.DefaultClient).
+	// timeout (never http.DefaultClient) that uses TLSConfig.
 	HTTPClient *http.Client
+	// TLSConfig is for https:// servers, e.g. to trust a private CA
+	// (RootCAs). The WebSocket connection always uses it with ALPN
+	// "http/1.1" (an upgrade needs HTTP/1.1); the registration calls use
+	// it when HTTPClient is nil. Default nil: the TLS settings of
+	// HTTPClient's Transport if it is an *http.Transport, else the
+	// system's roots (on Unix, Go honours SSL_CERT_FILE and SSL_CERT_DIR).
+	TLSConfig *tls.Config
 	// Backoff paces reconnections; see BackoffConfig for the defaults.
 	Backoff BackoffConfig
 }
@@ -86,6 +94,7 @@ type Client struct {
 	log     *slog.Logger
 	http    *http.Client
 	wsURL   string
+	wsTLS   *tls.Config // nil: the dialer's default
 	httpURL string
 	store   stateStore
 	backoff BackoffConfig
@@ -142,12 +151,36 @@ func New(cfg Config) (*Client, error) {
 	}
 	if c.http == nil {
 		c.http = &http.Client{Timeout: defaultHTTPTimeout}
+		if cfg.TLSConfig != nil {
+			tr := http.DefaultTransport.(*http.Transport).Clone()
+			tr.TLSClientConfig = cfg.TLSConfig.Clone()
+			tr.ForceAttemptHTTP2 = true
+			c.http.Transport = tr
+		}
 	}
+	c.wsTLS = websocketTLS(cfg.TLSConfig, c.http)
 	c.st, err = c.store.load()
 	if err != nil {
 		return nil, fmt.Errorf("client: %w", err)
 	}
 	return c, nil
+}
+
+// websocketTLS returns the TLS settings of the WebSocket dial: cfg, else
+// those of hc's transport, with ALPN limited to HTTP/1.1 so that a server
+// offering HTTP/2 does not pick it for the upgrade. Nil: the defaults.
+func websocketTLS(cfg *tls.Config, hc *http.Client) *tls.Config {
+	if cfg == nil {
+		if tr, ok := hc.Transport.(*http.Transport); ok && tr.TLSClientConfig != nil {
+			cfg = tr.TLSClientConfig
+		}
+	}
+	if cfg == nil {
+		return nil
+	}
+	cfg = cfg.Clone()
+	cfg.NextProtos = []string{"http/1.1"}
+	return cfg
 }
 
 // Token returns the token of appKey, if the app is registered.
@@ -199,8 +232,13 @@ func (c *Client) SetAppState(ctx context.Context, s herald.AppState) error {
 	return nil
 }
 
-// Close saves the state. Run stops with its context, not with Close.
+// Close saves the state and closes the idle connections of the
+// registration calls' HTTP client if the SDK made it (Config.HTTPClient
+// nil). Run stops with its context, not with Close.
 func (c *Client) Close() error {
+	if c.cfg.HTTPClient == nil {
+		c.http.CloseIdleConnections()
+	}
 	if err := c.save(); err != nil {
 		return fmt.Errorf("client: %w", err)
 	}

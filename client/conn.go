@@ -3,6 +3,7 @@ package client
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -53,8 +54,9 @@ type conn struct {
 }
 
 // dial opens a WebSocket connection to url.
-func dial(ctx context.Context, url string, netDial func(ctx context.Context, network, addr string) (net.Conn, error)) (*conn, error) {
-	d := ws.Dialer{Timeout: dialTimeout, NetDial: netDial}
+// tlsCfg (nil: the defaults) is used for wss:// URLs.
+func dial(ctx context.Context, url string, netDial func(ctx context.Context, network, addr string) (net.Conn, error), tlsCfg *tls.Config) (*conn, error) {
+	d := ws.Dialer{Timeout: dialTimeout, NetDial: netDial, TLSConfig: tlsCfg}
 	nc, br, _, err := d.Dial(ctx, url)
 	if err != nil {
 		return nil, fmt.Errorf("connect %s: %w", url, err)

@@ -109,7 +109,7 @@ func (c *Client) session(ctx context.Context) (end sessionEnd) {
 		end.err = err
 		return end
 	}
-	cn, err := dial(ctx, c.wsURL, c.cfg.Dial)
+	cn, err := dial(ctx, c.wsURL, c.cfg.Dial, c.wsTLS)
 	if err != nil {
 		end.err = err
 		return end

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -147,11 +148,15 @@ func runListen(ctx context.Context, env *Env, args []string) error {
 func explainRegister(err error, base string) error {
 	var apiErr *client.APIError
 	var netErr *net.OpError
+	var unknownCA x509.UnknownAuthorityError
 	switch {
 	case errors.As(err, &apiErr) && (apiErr.StatusCode == 403 || apiErr.StatusCode == 404):
 		return withHint(err, "check --app-key: herald app list --project ID shows the app keys")
 	case errors.As(err, &apiErr) && apiErr.StatusCode == 401:
 		return withHint(err, "the device in --state is unknown to this server; use another --state")
+	case errors.As(err, &unknownCA):
+		return withHint(err, "the certificate of %s is signed by an authority this machine does not trust:\n"+
+			"add your CA to the system's trust store, or point SSL_CERT_FILE at its PEM file", base)
 	case errors.As(err, &netErr):
 		return withHint(err, "is a Herald server running at %s? Start one with herald serve, or set --server", base)
 	}

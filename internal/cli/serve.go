@@ -33,8 +33,12 @@ func serve(ctx context.Context, env *Env, args []string, run runServerFunc) erro
 		return err
 	}
 	logger := newLogger(env.Stderr, opts.LogLevel, opts.LogFormat)
+	scheme := "http"
+	if opts.Config.TLSCert != "" {
+		scheme = "https"
+	}
 	ready := func(addr string) {
-		fmt.Fprintf(env.Stderr, "herald: listening on http://%s\n", addr)
+		fmt.Fprintf(env.Stderr, "herald: listening on %s://%s\n", scheme, addr)
 	}
 	return run(ctx, opts.Config, logger, ready)
 }
@@ -52,12 +56,18 @@ func parseServe(env *Env, args []string) (serveOptions, error) {
 			"(DATA/admin-token), which the other commands read when run on this host.\n"+
 			"It stops gracefully on SIGINT or SIGTERM.",
 		"herald serve\n"+
-			"herald serve --listen 127.0.0.1:9000 --data /var/lib/herald --public-url https://push.example.com")
+			"herald serve --listen 127.0.0.1:9000 --data /var/lib/herald --public-url https://push.example.com\n"+
+			"herald serve --listen :443 --tls-cert /etc/herald/fullchain.pem --tls-key /etc/herald/key.pem")
 	f.String(&cfg.Listen, "listen", cfg.Listen, "HERALD_LISTEN", "TCP `ADDR` to listen on, host:port")
 	f.String(&cfg.DataDir, "data", cfg.DataDir, "HERALD_DATA", "data `DIR`: the store, the server key and the admin token")
 	f.String(&cfg.PublicURL, "public-url", cfg.PublicURL, "HERALD_PUBLIC_URL",
 		"`URL` app servers and devices reach this server at, written into service-account files")
 	f.note("public-url", "default: the URL each admin request came to")
+	f.String(&cfg.TLSCert, "tls-cert", cfg.TLSCert, "HERALD_TLS_CERT",
+		"serve https with the PEM certificate (chain) in `FILE`; needs --tls-key")
+	f.note("tls-cert", "default: plain HTTP (HTTP/1.1 and h2c)")
+	f.String(&cfg.TLSKey, "tls-key", cfg.TLSKey, "HERALD_TLS_KEY", "PEM private key `FILE` of --tls-cert")
+	f.note("tls-key", "default: none")
 	f.Duration(&cfg.PingInterval, "ping-interval", cfg.PingInterval, "HERALD_PING_INTERVAL",
 		"`INTERVAL` between device pings; a device silent twice as long is disconnected")
 	f.Duration(&cfg.NormalBatchWindow, "normal-batch-window", cfg.NormalBatchWindow, "HERALD_NORMAL_BATCH_WINDOW",

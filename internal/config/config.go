@@ -22,6 +22,13 @@ type Config struct {
 	// written into service-account files as token_uri. Default: derived
 	// from each admin request (scheme and Host). Env HERALD_PUBLIC_URL.
 	PublicURL string
+	// TLSCert and TLSKey are the PEM files of the server's certificate
+	// (chain) and private key. Both set: the listener serves https only,
+	// HTTP/2 negotiated by ALPN (HTTP/1.1 for WebSocket upgrades). Both
+	// empty (the default): plain HTTP/1.1, and HTTP/2 with prior knowledge
+	// (h2c). Env HERALD_TLS_CERT / HERALD_TLS_KEY, flags --tls-cert /
+	// --tls-key.
+	TLSCert, TLSKey string
 	// PingInterval is announced to devices in the welcome frame; a device
 	// silent for twice as long is disconnected. Default 30s.
 	PingInterval time.Duration
@@ -91,6 +98,9 @@ func (c Config) Validate() error {
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			errs = append(errs, fmt.Errorf("public URL %q must be an absolute http(s) URL such as https://push.example.com", c.PublicURL))
 		}
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		errs = append(errs, errors.New("TLS needs both a certificate and a key (set --tls-cert and --tls-key, or neither)"))
 	}
 	if c.PingInterval < time.Second {
 		errs = append(errs, fmt.Errorf("ping interval %v is below 1s", c.PingInterval))

@@ -47,8 +47,9 @@ func newDevice(t *testing.T, srv *heraldtest.Server, appKey, stateDir string) *d
 		tokens:    make(chan string, 16),
 	}
 	c, err := client.New(client.Config{
-		Server:   srv.URL,
-		StateDir: stateDir,
+		Server:    srv.URL,
+		TLSConfig: srv.ClientTLSConfig(), // nil without TLS
+		StateDir:  stateDir,
 		OnMessage: func(_ context.Context, m herald.Message) {
 			d.handled.Add(1)
 			d.msgs <- m

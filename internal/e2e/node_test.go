@@ -152,11 +152,16 @@ type batchOutcome struct {
 // the service-account file Herald issued (the JWT-bearer exchange runs
 // against Herald's /token) and calls send, send as a dry run, sendEach and
 // sendEachForMulticast. The test checks every result the SDK reports and
-// every message the device receives.
+// every message the device receives. It runs against a plain-HTTP server
+// and against an https one (the script's agent then verifies Herald's
+// certificate against the test CA and asks for HTTP/1.1 by ALPN).
 func TestNodeFirebaseAdmin(t *testing.T) {
 	node := installNodeSDK(t)
+	t.Run("http", func(t *testing.T) { nodeFirebaseAdmin(t, node, heraldtest.Start(t)) })
+	t.Run("tls", func(t *testing.T) { nodeFirebaseAdmin(t, node, heraldtest.StartTLS(t)) })
+}
 
-	srv := heraldtest.Start(t)
+func nodeFirebaseAdmin(t *testing.T, node string, srv *heraldtest.Server) {
 	const project, otherProject = "demo", "other"
 	srv.CreateProject(t, project)
 	appKey := srv.CreateApp(t, project)
@@ -183,6 +188,9 @@ func TestNodeFirebaseAdmin(t *testing.T) {
 		"HERALD_DELETED_TOKEN="+gone.token,
 		"HERALD_FOREIGN_TOKEN="+foreign.token,
 	)
+	if srv.TLS != nil {
+		cmd.Env = append(cmd.Env, "HERALD_TLS_CA="+srv.TLS.CAFile)
+	}
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	start := time.Now()

@@ -32,7 +32,11 @@ type Server struct {
 	AdminToken string
 	// Config is the configuration the server runs with.
 	Config config.Config
+	// TLS holds the test CA and the server's certificate files when the
+	// server was started with StartTLS; nil for plain HTTP.
+	TLS *TLSFiles
 
+	client *http.Client
 	cancel context.CancelFunc
 	done   chan error
 }
@@ -44,6 +48,11 @@ type Option func(*config.Config)
 // (listen on 127.0.0.1:0, data in t.TempDir(), ping interval 5 s).
 func Start(t testing.TB, opts ...Option) *Server {
 	t.Helper()
+	return start(t, nil, opts)
+}
+
+func start(t testing.TB, tlsFiles *TLSFiles, opts []Option) *Server {
+	t.Helper()
 	cfg := config.Default()
 	cfg.Listen = "127.0.0.1:0"
 	cfg.DataDir = filepath.Join(t.TempDir(), "data")
@@ -52,11 +61,15 @@ func Start(t testing.TB, opts ...Option) *Server {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	s := &Server{Config: cfg, DataDir: cfg.DataDir}
+	s := &Server{Config: cfg, DataDir: cfg.DataDir, TLS: tlsFiles, client: newHTTPClient(tlsFiles)}
 	s.start(t)
 	t.Cleanup(func() { s.Stop(t) })
 	return s
 }
+
+// Client returns an HTTP client for this server: over TLS it trusts the
+// test CA and speaks HTTP/2. It is shared; do not change it.
+func (s *Server) Client() *http.Client { return s.client }
 
 func (s *Server) start(t testing.TB) {
 	t.Helper()
@@ -72,6 +85,9 @@ func (s *Server) start(t testing.TB) {
 	case addr := <-addrc:
 		s.Addr = addr
 		s.URL = "http://" + addr
+		if s.Config.TLSCert != "" {
+			s.URL = "https://" + addr
+		}
 	case err := <-s.done:
 		cancel()
 		t.Fatalf("heraldtest: server did not start: %v", err)
@@ -89,6 +105,9 @@ func (s *Server) Stop(t testing.TB) {
 	if s.cancel == nil {
 		return
 	}
+	// An idle HTTP/2 connection would hold the graceful shutdown for a
+	// second (the server's GOAWAY timeout).
+	s.client.CloseIdleConnections()
 	s.cancel()
 	s.cancel = nil
 	if err := <-s.done; err != nil {
@@ -154,7 +173,7 @@ func (s *Server) Admin(t testing.TB, method, path string, in, out any) {
 	}
 	req.Header.Set("Authorization", "Bearer "+s.AdminToken)
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := s.client.Do(req)
 	if err != nil {
 		t.Fatalf("heraldtest: %s %s: %v", method, path, err)
 	}
@@ -178,4 +197,3 @@ func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimRight(string(p), "\n"))
 	return len(p), nil
 }
-

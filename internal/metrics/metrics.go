@@ -30,6 +30,9 @@ type Metrics struct {
 	StoreSeconds *prometheus.HistogramVec
 	// SendSeconds observes the send API's latency (accept to answer).
 	SendSeconds prometheus.Histogram
+	// HTTPRequests counts HTTP requests by protocol ("HTTP/1.1",
+	// "HTTP/2.0"), as counted by CountProtocols.
+	HTTPRequests *prometheus.CounterVec
 }
 
 // New creates the collectors on a fresh registry, with Go runtime and
@@ -60,10 +63,31 @@ func New() *Metrics {
 			Name: "herald_send_seconds", Help: "Send API latency from request to answer (durable acceptance included).",
 			Buckets: []float64{.00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, 1},
 		}),
+		HTTPRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "herald_http_requests_total", Help: "HTTP requests by protocol (HTTP/1.1, HTTP/2.0).",
+		}, []string{"proto"}),
 	}
-	m.reg.MustRegister(m.Sends, m.Deliveries, m.Acks, m.Fates, m.Connected, m.StoreSeconds, m.SendSeconds,
+	m.reg.MustRegister(m.Sends, m.Deliveries, m.Acks, m.Fates, m.Connected, m.StoreSeconds, m.SendSeconds, m.HTTPRequests,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
+}
+
+// CountProtocols counts every request that h serves in HTTPRequests, by
+// the protocol the client spoke.
+func (m *Metrics) CountProtocols(h http.Handler) http.Handler {
+	h1 := m.HTTPRequests.WithLabelValues("HTTP/1.1")
+	h2 := m.HTTPRequests.WithLabelValues("HTTP/2.0")
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.ProtoMajor == 2:
+			h2.Inc()
+		case r.ProtoMajor == 1 && r.ProtoMinor == 1:
+			h1.Inc()
+		default:
+			m.HTTPRequests.WithLabelValues(r.Proto).Inc()
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // Handler serves the metrics in the Prometheus text format.

@@ -35,6 +35,10 @@ func Run(ctx context.Context, cfg config.Config, logger *slog.Logger, ready func
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("invalid configuration:\n%w", err)
 	}
+	tlsCfg, err := tlsConfig(cfg, time.Now())
+	if err != nil {
+		return err
+	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("creating data directory: %w", err)
 	}
@@ -83,13 +87,21 @@ func Run(ctx context.Context, cfg config.Config, logger *slog.Logger, ready func
 		return fmt.Errorf("listening on %s: %w (is another server running there? choose another address with --listen)", cfg.Listen, err)
 	}
 	srv := &http.Server{
-		Handler:           api.Handler(),
+		Handler:           m.CountProtocols(api.Handler()),
+		Protocols:         protocols(tlsCfg != nil),
+		TLSConfig:         tlsCfg,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelDebug),
 	}
 	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.Serve(ln) }()
+	go func() {
+		if tlsCfg != nil {
+			serveErr <- srv.ServeTLS(ln, "", "")
+			return
+		}
+		serveErr <- srv.Serve(ln)
+	}()
 
 	purgeCtx, stopPurge := context.WithCancel(context.Background())
 	purgeDone := make(chan struct{})
@@ -99,7 +111,7 @@ func Run(ctx context.Context, cfg config.Config, logger *slog.Logger, ready func
 	}()
 
 	readyFlag.Store(true)
-	logger.Info("herald is serving", "addr", ln.Addr().String(), "data", cfg.DataDir)
+	logger.Info("herald is serving", "addr", ln.Addr().String(), "tls", tlsCfg != nil, "data", cfg.DataDir)
 	if ready != nil {
 		ready(ln.Addr().String())
 	}

@@ -4,7 +4,9 @@
 // and checks everything this script prints.
 //
 // Input (environment):
-//   HERALD_ADDR           host:port of the Herald server (plain HTTP)
+//   HERALD_ADDR           host:port of the Herald server
+//   HERALD_TLS_CA         if set, the server speaks https: the PEM file of the CA
+//                         that signed its certificate (issued for "localhost")
 //   HERALD_SA             path of the service-account JSON file Herald issued
 //   HERALD_TOKEN          a registered token of the project
 //   HERALD_DELETED_TOKEN  a token of the project whose device deleted it
@@ -16,15 +18,19 @@
 //
 // The SDK hard-codes https://fcm.googleapis.com and, for the OAuth2
 // JWT-bearer exchange of cert(), https://oauth2.googleapis.com/token (it
-// ignores token_uri). An https.Agent whose createConnection returns a plain
-// TCP socket to Herald sends every one of those requests to Herald, which
-// routes on the path only. enableLegacyHttpTransport() keeps sendEach and
-// sendEachForMulticast on HTTP/1.1, where the agent applies (their default
-// HTTP/2 transport dials fcm.googleapis.com itself).
+// ignores token_uri). An https.Agent whose createConnection returns a
+// connection to Herald (plain TCP, or TLS verified against HERALD_TLS_CA)
+// sends every one of those requests to Herald, which routes on the path
+// only. enableLegacyHttpTransport() keeps sendEach and sendEachForMulticast
+// on HTTP/1.1, where the agent applies: their default HTTP/2 transport dials
+// fcm.googleapis.com itself, and sends the pseudo-header ':scheme: https:',
+// which Go's HTTP/2 server rejects.
 'use strict';
 
+const fs = require('fs');
 const https = require('https');
 const net = require('net');
+const tls = require('tls');
 const { initializeApp, cert, deleteApp } = require('firebase-admin/app');
 const { getMessaging } = require('firebase-admin/messaging');
 
@@ -41,6 +47,7 @@ const saPath = env('HERALD_SA');
 const good = env('HERALD_TOKEN');
 const deleted = env('HERALD_DELETED_TOKEN');
 const foreign = env('HERALD_FOREIGN_TOKEN');
+const caFile = process.env.HERALD_TLS_CA || '';
 
 const sep = addr.lastIndexOf(':');
 const host = addr.slice(0, sep);
@@ -64,13 +71,25 @@ function sniff(socket) {
   };
 }
 
-// ToHerald hands the SDK a plain TCP connection to Herald for every
-// https:// request it makes.
+// ToHerald hands the SDK a connection to Herald for every https:// request
+// it makes: plain TCP, or with HERALD_TLS_CA a TLS connection that checks
+// Herald's certificate against that CA (as "localhost", whatever host the
+// SDK asked for) and asks for HTTP/1.1 by ALPN.
 class ToHerald extends https.Agent {
   createConnection(options, callback) {
-    const socket = net.connect(port, host);
+    let socket;
+    let ready;
+    if (caFile) {
+      socket = tls.connect({
+        host, port, servername: 'localhost', ca: fs.readFileSync(caFile), ALPNProtocols: ['http/1.1'],
+      });
+      ready = 'secureConnect';
+    } else {
+      socket = net.connect(port, host);
+      ready = 'connect';
+    }
     sniff(socket);
-    socket.once('connect', () => callback && callback(null, socket));
+    socket.once(ready, () => callback && callback(null, socket));
     return socket;
   }
 }
