@@ -160,6 +160,10 @@ func (h *Hub) Attach(ctx context.Context, hello *herald.Hello, conn Conn) (*Sess
 	for token, acked := range live {
 		s.addReg(token, acked)
 	}
+	// Only now may the writer run: the welcome goes out first, and the
+	// device hears it only once its session is in the index, so that a
+	// send or a second connection right after the welcome finds it.
+	s.resume()
 	h.metrics.Connected.Inc()
 	return s, nil
 }

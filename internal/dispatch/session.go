@@ -52,6 +52,7 @@ type Session struct {
 	flush    bool     // the next writer pass takes the held messages too
 	overflow bool
 	running  bool // a writer goroutine is draining the queue
+	paused   bool // no writer until Attach has indexed the session
 	closed   bool
 	state    herald.AppState
 	hold     *time.Timer // normal-priority batching window
@@ -72,7 +73,7 @@ type queued struct {
 }
 
 func newSession(h *Hub, id, deviceID string, conn Conn, state herald.AppState) *Session {
-	return &Session{ID: id, DeviceID: deviceID, hub: h, conn: conn, regs: map[string]*regState{}, state: state}
+	return &Session{ID: id, DeviceID: deviceID, hub: h, conn: conn, regs: map[string]*regState{}, state: state, paused: true}
 }
 
 // offer queues a committed message for the device. Normal-priority
@@ -125,11 +126,19 @@ func (s *Session) flushHeld() {
 
 // kick starts the writer if it is not running. Called with mu held.
 func (s *Session) kick() {
-	if s.running || s.closed {
+	if s.running || s.closed || s.paused {
 		return
 	}
 	s.running = true
 	go s.writeLoop()
+}
+
+// resume lets the writer run, starting with what is queued.
+func (s *Session) resume() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.paused = false
+	s.kick()
 }
 
 // takeQueue returns what the writer must process now: the held messages
