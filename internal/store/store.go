@@ -192,9 +192,12 @@ type Store interface {
 	// Enqueue appends messages to their registrations' queues, in slice
 	// order, assigns each its sequence and applies collapse and the pending
 	// limit. It returns one Outcome per message, after the write is
-	// durable. Concurrent Enqueue calls are ordered: a message whose call
-	// returned first has the lower sequence. It does not check that the
-	// registration exists; the caller does.
+	// durable. A sequence is never given twice for a token, not even after
+	// a crash that lost entries readers had already seen (a device may
+	// have received them): implementations move past every sequence the
+	// crashed run could have handed out. Concurrent Enqueue calls are
+	// ordered: a message whose call returned first has the lower sequence.
+	// It does not check that the registration exists; the caller does.
 	Enqueue(ctx context.Context, msgs []Message) ([]Outcome, error)
 	// Pending returns up to limit entries of a registration with Seq >
 	// after, in sequence order, skipping entries expired at `now` (an entry

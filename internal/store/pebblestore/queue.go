@@ -159,8 +159,7 @@ func (w *writer) add(q *queue, m *store.Message, out *store.Outcome) {
 	case m.Kind == store.KindMessage && q.nonColl >= limits.MaxPending:
 		out.Dropped, out.Marker = w.dropPending(q, m)
 	}
-	q.last++
-	m.Seq = q.last
+	m.Seq = w.nextSeq(q)
 	out.Seq = m.Seq
 	w.put(q, m)
 }
@@ -191,10 +190,9 @@ func (w *writer) dropPending(q *queue, m *store.Message) (int, *store.Message) {
 	q.entries = keep
 	q.nonColl = 0
 
-	q.last++
 	marker := &store.Message{
 		Token:      q.token,
-		Seq:        q.last,
+		Seq:        w.nextSeq(q),
 		Kind:       store.KindDeleted,
 		ProjectID:  m.ProjectID,
 		AcceptedAt: m.AcceptedAt,
@@ -358,4 +356,10 @@ func expNanos(t time.Time) int64 {
 		return noExpiry
 	}
 	return t.UnixNano()
+}
+
+// nextSeq gives the queue's next sequence, never below this run's floor.
+func (w *writer) nextSeq(q *queue) uint64 {
+	q.last = max(q.last, w.s.seqFloor) + 1
+	return q.last
 }

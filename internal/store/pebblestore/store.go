@@ -51,6 +51,11 @@ type Store struct {
 	quit       chan struct{} // closed by Close: the writer stops
 	writerDone chan struct{} // closed by the writer when it has stopped
 	opPool     sync.Pool
+
+	// seqFloor is the lowest sequence a queue may continue from in this
+	// run, epoch the run's epoch (see epoch.go).
+	seqFloor uint64
+	epoch    uint64
 }
 
 var _ store.Store = (*Store)(nil)
@@ -85,7 +90,14 @@ func open(dir string, opts Options, idleSize int) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open pebble in %s: %w", dir, err)
 	}
+	floor, epoch, err := startEpoch(db)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
 	s := &Store{
+		seqFloor:   floor,
+		epoch:      epoch,
 		db:         db,
 		limits:     opts.Limits,
 		log:        opts.Logger,
@@ -111,6 +123,11 @@ func (s *Store) Close() error {
 	close(s.quit)
 	s.mu.Unlock()
 	<-s.writerDone
+	// Everything handed out is durable now: the next open keeps the epoch.
+	if err := writeEpoch(s.db, s.epoch, true); err != nil {
+		s.db.Close()
+		return err
+	}
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("close pebble: %w", err)
 	}
