@@ -74,6 +74,14 @@ func parseServe(env *Env, args []string) (serveOptions, error) {
 		"normal-priority messages to a background device may wait up to `DURATION` to go out together; 0: at once")
 	f.Int(&cfg.MaxPending, "max-pending", cfg.MaxPending, "HERALD_MAX_PENDING",
 		"keep at most `N` undelivered non-collapsible messages per registration")
+	f.Int(&cfg.ProjectQuota, "project-quota", cfg.ProjectQuota, "HERALD_PROJECT_QUOTA",
+		"each project may send `N` messages per minute, then gets 429 QUOTA_EXCEEDED; 0: unlimited")
+	f.Int(&cfg.DeviceRateMinute, "device-rate-minute", cfg.DeviceRateMinute, "HERALD_DEVICE_RATE_MINUTE",
+		"each registration token may receive `N` messages per minute; 0: unlimited")
+	f.Int(&cfg.DeviceRateHour, "device-rate-hour", cfg.DeviceRateHour, "HERALD_DEVICE_RATE_HOUR",
+		"each registration token may receive `N` messages per hour; 0: unlimited")
+	f.Int(&cfg.MaxSendsInFlight, "max-sends-in-flight", cfg.MaxSendsInFlight, "HERALD_MAX_SENDS_IN_FLIGHT",
+		"with `N` sends waiting for the store, more get 503 UNAVAILABLE at once; 0: unlimited")
 	f.Duration(&cfg.StaleAfter, "stale-after", cfg.StaleAfter, "HERALD_STALE_AFTER",
 		"tokens of a device not connected for `DURATION` expire (sends answer UNREGISTERED); 0: never; FCM: 270 days")
 	f.Duration(&cfg.RefreshGrace, "refresh-grace", cfg.RefreshGrace, "HERALD_REFRESH_GRACE",

@@ -63,6 +63,23 @@ type Config struct {
 	// token; later sends answer UNREGISTERED. 0: none. Default 1h. Env
 	// HERALD_REFRESH_GRACE, flag --refresh-grace.
 	RefreshGrace time.Duration
+	// ProjectQuota is the most messages a project may send per minute
+	// (FCM's default quota: 600,000). Every authenticated send request
+	// counts (validate_only and those refused with a 4xx included) except
+	// those answered 429 or 5xx. 0: unlimited. Default 600000. Env
+	// HERALD_PROJECT_QUOTA, flag --project-quota.
+	ProjectQuota int
+	// DeviceRateMinute and DeviceRateHour are the most messages per
+	// registration token per minute and per hour (FCM: 240 and 5,000).
+	// validate_only sends do not count. 0: unlimited. Defaults 240 and
+	// 5000. Env HERALD_DEVICE_RATE_MINUTE / HERALD_DEVICE_RATE_HOUR, flags
+	// --device-rate-minute / --device-rate-hour.
+	DeviceRateMinute, DeviceRateHour int
+	// MaxSendsInFlight is the most sends waiting for the durable write at
+	// once; more are refused at once with 503 UNAVAILABLE and Retry-After:
+	// 1 (backpressure). 0: unlimited. Default 4096. Env
+	// HERALD_MAX_SENDS_IN_FLIGHT, flag --max-sends-in-flight.
+	MaxSendsInFlight int
 	// Clock returns the current time for message expiry; nil means
 	// time.Now. Tests inject a clock they can move.
 	Clock func() time.Time
@@ -81,6 +98,11 @@ func Default() Config {
 		SendQueue:       256,
 		StaleAfter:      270 * 24 * time.Hour,
 		RefreshGrace:    time.Hour,
+
+		ProjectQuota:     600_000,
+		DeviceRateMinute: 240,
+		DeviceRateHour:   5000,
+		MaxSendsInFlight: 4096,
 	}
 }
 
@@ -122,6 +144,19 @@ func (c Config) Validate() error {
 	}
 	if c.SendQueue < 1 {
 		errs = append(errs, fmt.Errorf("send queue %d must be at least 1", c.SendQueue))
+	}
+	for _, l := range []struct {
+		name string
+		n    int
+	}{
+		{"project quota", c.ProjectQuota},
+		{"device rate per minute", c.DeviceRateMinute},
+		{"device rate per hour", c.DeviceRateHour},
+		{"max sends in flight", c.MaxSendsInFlight},
+	} {
+		if l.n < 0 {
+			errs = append(errs, fmt.Errorf("%s %d is negative (0 means unlimited)", l.name, l.n))
+		}
 	}
 	if c.StaleAfter != 0 && c.StaleAfter < 24*time.Hour {
 		errs = append(errs, fmt.Errorf("stale-after %v must be 0 (never) or at least 24h: last-seen times are recorded about hourly", c.StaleAfter))

@@ -18,6 +18,7 @@ import (
 
 	"github.com/heraldpush/herald"
 	"github.com/heraldpush/herald/internal/metrics"
+	"github.com/heraldpush/herald/internal/quota"
 	"github.com/heraldpush/herald/internal/store"
 )
 
@@ -36,6 +37,9 @@ type Config struct {
 	PingInterval      time.Duration
 	NormalBatchWindow time.Duration
 	SendQueue         int
+	// Limiter applies the per-device rate limit and the bound on sends
+	// waiting for the store; nil limits nothing.
+	Limiter *quota.Limiter
 	// StaleAfter is how long a device may stay unconnected before its
 	// registrations expire (sends answer UNREGISTERED); 0 never.
 	StaleAfter time.Duration

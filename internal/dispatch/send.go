@@ -53,6 +53,19 @@ func (h *Hub) Send(ctx context.Context, o Outgoing) (string, error) {
 	if o.ValidateOnly {
 		return ValidateOnlyID, nil
 	}
+	// Backpressure before the rate limit, so that a send refused for
+	// overload takes nothing from the device's limit.
+	if err := h.cfg.Limiter.Acquire(); err != nil {
+		return "", err
+	}
+	h.metrics.SendsInFlight.Inc()
+	defer func() {
+		h.metrics.SendsInFlight.Dec()
+		h.cfg.Limiter.Release()
+	}()
+	if err := h.cfg.Limiter.Device(reg.Token); err != nil {
+		return "", err
+	}
 	payload, err := EncodeBody(o.Body)
 	if err != nil {
 		return "", fmt.Errorf("encoding message body: %w", err)

@@ -296,6 +296,10 @@ func (s *childServer) start() {
 		// messages sent meanwhile pend: the pending limit (and its
 		// deleted-messages event) is not what this test is about.
 		"--max-pending", "1000000",
+		// Full-speed sends to four devices exceed the rate limits per
+		// device (and may exceed the project quota): not what this test
+		// is about either.
+		"--device-rate-minute", "0", "--device-rate-hour", "0", "--project-quota", "0",
 		"--log-level", "warn")
 	stderr, err := cmd.StderrPipe()
 	if err != nil {

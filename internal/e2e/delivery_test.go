@@ -152,8 +152,12 @@ func TestPendingLimitDropsAndReportsDeleted(t *testing.T) {
 
 func TestOrderUnderConcurrentSends(t *testing.T) {
 	// 400 messages in a burst may all be pending (sent, not yet acked) at
-	// once: lift the pending limit, which is not what this test is about.
-	srv := heraldtest.Start(t, func(c *config.Config) { c.MaxPending = 1000 })
+	// once, and exceed the rate limit per device (240 a minute): lift both
+	// limits, which are not what this test is about.
+	srv := heraldtest.Start(t, func(c *config.Config) {
+		c.MaxPending = 1000
+		c.DeviceRateMinute, c.DeviceRateHour = 0, 0
+	})
 	p := newProject(t, srv, "demo")
 	d := newDevice(t, srv, p.appKey, "")
 	d.run(t)

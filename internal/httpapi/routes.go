@@ -14,6 +14,7 @@ import (
 	"github.com/heraldpush/herald/internal/dispatch"
 	"github.com/heraldpush/herald/internal/fcm"
 	"github.com/heraldpush/herald/internal/metrics"
+	"github.com/heraldpush/herald/internal/quota"
 	"github.com/heraldpush/herald/internal/store"
 )
 
@@ -32,6 +33,9 @@ type API struct {
 	PublicURL string
 	// Ready reports whether the server accepts work (for /readyz).
 	Ready *atomic.Bool
+	// Limiter applies the project send quota; nil limits nothing. The
+	// dispatcher applies the per-device limits and the in-flight bound.
+	Limiter *quota.Limiter
 }
 
 // maxBodyBytes bounds request bodies; sends are limited further by FCM's

@@ -10,11 +10,16 @@ import (
 	"github.com/heraldpush/herald/internal/auth"
 	"github.com/heraldpush/herald/internal/dispatch"
 	"github.com/heraldpush/herald/internal/fcm"
+	"github.com/heraldpush/herald/internal/quota"
 	"github.com/heraldpush/herald/internal/store"
 )
 
 // retryAfterShutdown is the Retry-After of sends refused while shutting down.
 const retryAfterShutdown = 5 * time.Second
+
+// retryAfterOverload is the Retry-After of sends refused because too many
+// are waiting for the store.
+const retryAfterOverload = time.Second
 
 // send is POST /v1/projects/{project}/messages:send.
 func (a *API) send(w http.ResponseWriter, r *http.Request) {
@@ -31,12 +36,23 @@ func (a *API) send(w http.ResponseWriter, r *http.Request) {
 	a.Metrics.SendSeconds.Observe(time.Since(start).Seconds())
 }
 
-func (a *API) doSend(w http.ResponseWriter, r *http.Request) (string, *fcm.Error) {
+func (a *API) doSend(w http.ResponseWriter, r *http.Request) (result string, ferr *fcm.Error) {
 	ctx := r.Context()
 	project := r.PathValue("project")
 	if ferr := a.authorizeSend(r, project); ferr != nil {
 		return "", ferr
 	}
+	// The project quota counts what FCM counts: every request of an
+	// authorised sender, client errors and validate_only included, except
+	// those answered 429 or 5xx, whose message goes back.
+	if err := a.Limiter.Project(project); err != nil {
+		return "", a.refusal(err)
+	}
+	defer func() {
+		if ferr != nil && (ferr.HTTPStatus == http.StatusTooManyRequests || ferr.HTTPStatus >= 500) {
+			a.Limiter.RefundProject(project)
+		}
+	}()
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
 	if err != nil {
 		var tooBig *http.MaxBytesError
@@ -76,6 +92,8 @@ func (a *API) doSend(w http.ResponseWriter, r *http.Request) (string, *fcm.Error
 		ValidateOnly: req.ValidateOnly,
 	})
 	switch {
+	case errors.Is(err, quota.ErrOverloaded), errors.As(err, new(*quota.ExceededError)):
+		return "", a.refusal(err)
 	case errors.Is(err, dispatch.ErrUnregistered):
 		return "", fcm.Unregistered()
 	case errors.Is(err, dispatch.ErrSenderIDMismatch):
@@ -91,6 +109,23 @@ func (a *API) doSend(w http.ResponseWriter, r *http.Request) (string, *fcm.Error
 		return "validated", nil
 	}
 	return "accepted", nil
+}
+
+// refusal counts a send refused by a limit and returns its FCM error: 429
+// QUOTA_EXCEEDED with the time until the limit accepts one more message,
+// or 503 UNAVAILABLE with Retry-After: 1 when too many sends are waiting
+// for the store.
+func (a *API) refusal(err error) *fcm.Error {
+	if errors.Is(err, quota.ErrOverloaded) {
+		a.Metrics.SendRefusals.WithLabelValues("in_flight").Inc()
+		return fcm.Unavailable(retryAfterOverload)
+	}
+	var e *quota.ExceededError
+	if !errors.As(err, &e) {
+		return fcm.Internal()
+	}
+	a.Metrics.SendRefusals.WithLabelValues(string(e.Limit)).Inc()
+	return fcm.QuotaExceeded(e.RetryAfter)
 }
 
 // authorizeSend accepts an access token of the project's service account,

@@ -30,6 +30,11 @@ type Metrics struct {
 	StoreSeconds *prometheus.HistogramVec
 	// SendSeconds observes the send API's latency (accept to answer).
 	SendSeconds prometheus.Histogram
+	// SendRefusals counts sends refused by a limit: "project",
+	// "device_minute", "device_hour" (429) or "in_flight" (503).
+	SendRefusals *prometheus.CounterVec
+	// SendsInFlight is the number of sends waiting for the durable write.
+	SendsInFlight prometheus.Gauge
 	// HTTPRequests counts HTTP requests by protocol ("HTTP/1.1",
 	// "HTTP/2.0"), as counted by CountProtocols.
 	HTTPRequests *prometheus.CounterVec
@@ -69,6 +74,13 @@ func New() *Metrics {
 	}
 	m.reg.MustRegister(m.Sends, m.Deliveries, m.Acks, m.Fates, m.Connected, m.StoreSeconds, m.SendSeconds, m.HTTPRequests,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.SendRefusals = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "herald_send_refusals_total", Help: "Sends refused by a limit: project, device_minute, device_hour (429) or in_flight (503).",
+	}, []string{"limit"})
+	m.SendsInFlight = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "herald_sends_in_flight", Help: "Sends waiting for the durable write.",
+	})
+	m.reg.MustRegister(m.SendRefusals, m.SendsInFlight)
 	return m
 }
 

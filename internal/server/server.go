@@ -21,6 +21,7 @@ import (
 	"github.com/heraldpush/herald/internal/gateway"
 	"github.com/heraldpush/herald/internal/httpapi"
 	"github.com/heraldpush/herald/internal/metrics"
+	"github.com/heraldpush/herald/internal/quota"
 	"github.com/heraldpush/herald/internal/store"
 	"github.com/heraldpush/herald/internal/store/pebblestore"
 )
@@ -70,8 +71,12 @@ func Run(ctx context.Context, cfg config.Config, logger *slog.Logger, ready func
 		return err
 	}
 	m := metrics.New()
+	limiter := quota.New(quota.Config{
+		ProjectPerMinute: cfg.ProjectQuota, DevicePerMinute: cfg.DeviceRateMinute, DevicePerHour: cfg.DeviceRateHour,
+		MaxInFlight: cfg.MaxSendsInFlight, Now: cfg.Clock,
+	})
 	hub := dispatch.New(st, dispatch.Config{
-		PingInterval: cfg.PingInterval, NormalBatchWindow: cfg.NormalBatchWindow, SendQueue: cfg.SendQueue,
+		PingInterval: cfg.PingInterval, NormalBatchWindow: cfg.NormalBatchWindow, SendQueue: cfg.SendQueue, Limiter: limiter,
 		StaleAfter: cfg.StaleAfter, RefreshGrace: cfg.RefreshGrace, Now: cfg.Clock,
 	}, m, logger.With("part", "dispatch"))
 	gw := gateway.New(hub, cfg.PingInterval, logger.With("part", "gateway"))
@@ -79,7 +84,7 @@ func Run(ctx context.Context, cfg config.Config, logger *slog.Logger, ready func
 	api := &httpapi.API{
 		Store: st, Hub: hub, Authority: authority, Admin: auth.NewAdmin(adminToken),
 		Metrics: m, Logger: logger.With("part", "http"), Connect: gw,
-		PublicURL: cfg.PublicURL, Ready: &readyFlag,
+		PublicURL: cfg.PublicURL, Ready: &readyFlag, Limiter: limiter,
 	}
 
 	ln, err := net.Listen("tcp", cfg.Listen)
