@@ -30,6 +30,10 @@ var (
 	ErrSenderIDMismatch = errors.New("registration token belongs to another project")
 	ErrNotYourToken     = errors.New("registration token belongs to another device")
 	ErrShuttingDown     = errors.New("server is shutting down")
+	// ErrSuperseded: the device already has a connection established after
+	// this one (this one's hello was read late, e.g. the device had
+	// already closed it and reconnected).
+	ErrSuperseded = errors.New("a newer connection of this device is attached")
 )
 
 // Config tunes delivery.
@@ -149,6 +153,10 @@ func (h *Hub) Attach(ctx context.Context, hello *herald.Hello, conn Conn) (*Sess
 		return nil, ErrShuttingDown
 	}
 	old := h.byDevice[hello.DeviceID]
+	if old != nil && old.conn.Opened().After(conn.Opened()) {
+		h.mu.Unlock()
+		return nil, ErrSuperseded
+	}
 	if old != nil {
 		h.detachLocked(old)
 	}

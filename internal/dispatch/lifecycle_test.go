@@ -19,6 +19,7 @@ type nullConn struct{}
 
 func (nullConn) WriteFrames(...[]byte) error { return nil }
 func (nullConn) Close(int, string)           {}
+func (nullConn) Opened() time.Time           { return time.Time{} }
 
 // testClock is a clock the test moves.
 type testClock struct {

@@ -17,6 +17,9 @@ type Conn interface {
 	WriteFrames(frames ...[]byte) error
 	// Close sends a close frame with code and reason, and closes.
 	Close(code int, reason string)
+	// Opened reports when the connection was established: of two
+	// connections of one device, the later one wins.
+	Opened() time.Time
 }
 
 // Frame batching limits: several messages queued for a device go out in one

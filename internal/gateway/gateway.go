@@ -65,7 +65,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		early, _ := rw.Reader.Peek(n)
 		src = io.MultiReader(bytes.NewReader(bytes.Clone(early)), nc)
 	}
-	c := &conn{nc: nc, br: bufio.NewReaderSize(src, readBuffer)}
+	c := &conn{nc: nc, br: bufio.NewReaderSize(src, readBuffer), opened: time.Now()}
 	h.mu.Lock()
 	if h.done {
 		h.mu.Unlock()
@@ -122,6 +122,9 @@ func (h *Handler) serve(c *conn) {
 	case errors.Is(err, dispatch.ErrUnauthorized):
 		c.closeFromReader(herald.CloseUnauthorized, "unknown device or wrong secret: register again")
 		return
+	case errors.Is(err, dispatch.ErrSuperseded):
+		c.closeFromReader(herald.CloseReplaced, "a newer connection of this device is open")
+		return
 	case errors.Is(err, dispatch.ErrShuttingDown):
 		c.closeFromReader(herald.CloseGoingAway, "server shutting down")
 		return
@@ -163,8 +166,9 @@ func (h *Handler) serve(c *conn) {
 
 // conn is one WebSocket connection; writes are serialised by mu.
 type conn struct {
-	nc net.Conn
-	br *bufio.Reader
+	nc     net.Conn
+	br     *bufio.Reader
+	opened time.Time // when the WebSocket was established
 
 	mu     sync.Mutex
 	buf    []byte
@@ -238,6 +242,9 @@ func truncate(s string) string {
 	}
 	return s
 }
+
+// Opened reports when the WebSocket was established.
+func (c *conn) Opened() time.Time { return c.opened }
 
 // WriteFrames writes the frames as text messages with one write call.
 func (c *conn) WriteFrames(frames ...[]byte) error {

@@ -312,3 +312,26 @@ func TestShutdownSendsGoAway(t *testing.T) {
 		t.Fatalf("closed with %d, want %d", code, herald.CloseGoingAway)
 	}
 }
+
+// A hello read late on an older connection (the device had already given
+// it up and connected again) must not replace the newer connection.
+func TestOlderConnectionDoesNotReplaceANewerOne(t *testing.T) {
+	srv := heraldtest.Start(t)
+	d := register(t, srv)
+	older := dial(t, srv)
+	newer := dial(t, srv)
+	hello := herald.Frame{Type: herald.FrameHello, Hello: &herald.Hello{
+		Version: herald.ProtocolVersion, DeviceID: d.cred.ID, DeviceSecret: d.cred.Secret,
+		Registrations: []herald.Resume{{Token: d.token}},
+	}}
+	newer.write(hello)
+	newer.mustRead(herald.FrameWelcome)
+	older.write(hello)
+	if code, _ := older.closed(); code != herald.CloseReplaced {
+		t.Fatalf("older connection closed with %d, want %d", code, herald.CloseReplaced)
+	}
+	d.send(t, map[string]string{"n": "1"}, "high")
+	if m := newer.mustRead(herald.FrameMessages).Messages[0]; m.Data["n"] != "1" {
+		t.Fatalf("newer connection got %+v", m)
+	}
+}
