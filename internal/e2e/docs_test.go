@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
@@ -271,7 +270,7 @@ func buildGuideProgram(t *testing.T, mainGo string) string {
 
 	bin := filepath.Join(dir, "sender")
 	args := []string{"build", "-o", bin}
-	if guideRace() {
+	if raceEnabled() {
 		args = append(args, "-race") // reuses the packages this test binary was built from
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), docBuildTimeout)
@@ -285,20 +284,6 @@ func buildGuideProgram(t *testing.T, mainGo string) string {
 	}
 	t.Logf("built the guide's Go program in %v", time.Since(start).Round(time.Millisecond))
 	return bin
-}
-
-// guideRace reports whether this test binary was built with -race.
-func guideRace() bool {
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return false
-	}
-	for _, s := range bi.Settings {
-		if s.Key == "-race" {
-			return s.Value == "true"
-		}
-	}
-	return false
 }
 
 func writeFile(t *testing.T, path, content string) {
