@@ -93,11 +93,11 @@ func TestDecodeLenient(t *testing.T) {
 		want SendRequest
 	}{{
 		name: "camel case everywhere",
-		body: `{"validateOnly":true,"message":{"topic":"news","android":{"collapseKey":"c","restrictedPackageName":"p","directBootOk":true,"bandwidthConstrainedOk":true,"restrictedSatelliteOk":true,"fcmOptions":{"analyticsLabel":"l"},"notification":{"clickAction":"OPEN","bodyLocArgs":["a"],"lightSettings":{"lightOnDuration":"1s","color":{"red":1}}}}}}`,
+		body: `{"validateOnly":true,"message":{"topic":"news","android":{"collapseKey":"c","restrictedPackageName":"p","directBootOk":true,"bandwidthConstrainedOk":true,"restrictedSatelliteOk":true,"fcmOptions":{"analyticsLabel":"l"},"notification":{"clickAction":"OPEN","bodyLocKey":"k","bodyLocArgs":["a"],"lightSettings":{"lightOnDuration":"1s","lightOffDuration":"2.5s","color":{"red":1}}}}}}`,
 		want: SendRequest{ValidateOnly: true, Message: Message{Topic: "news", Android: &Android{
 			CollapseKey: "c", RestrictedPackageName: "p", DirectBootOK: true, BandwidthConstrainedOK: true, RestrictedSatelliteOK: true,
 			FCMOptions:   json.RawMessage(`{"analytics_label":"l"}`),
-			Notification: json.RawMessage(`{"click_action":"OPEN","body_loc_args":["a"],"light_settings":{"light_on_duration":"1s","color":{"red":1}}}`),
+			Notification: json.RawMessage(`{"click_action":"OPEN","body_loc_key":"k","body_loc_args":["a"],"light_settings":{"light_on_duration":"1s","light_off_duration":"2.5s","color":{"red":1}}}`),
 		}}},
 	}, {
 		name: "snake case and white space",
@@ -141,11 +141,11 @@ func TestDecodeLenient(t *testing.T) {
 		want: SendRequest{Message: Message{Token: "t"}},
 	}, {
 		name: "raw members compacted, free parts kept",
-		body: `{"message":{"token":"t","webpush":{ "headers" : {"TTL" : "15"} , "notification" : {"requireInteraction" : true, "actions":[ {"action":"a"} ]}, "data":{"x":"y"}},"apns":{"liveActivityToken":"lat","payload":{"aps":{"alert":{"loc-args":["a", 1.5e3, null, false]}},"custom_Key":"\u00e9"},"fcmOptions":{"image":"https://i"}}}}`,
+		body: `{"message":{"token":"t","webpush":{ "headers" : {"TTL" : "15"} , "notification" : {"requireInteraction" : true, "actions":[ {"action":"a","title":"A"} ]}, "data":{"x":"y"}},"apns":{"liveActivityToken":"lat","payload":{"aps":{"alert":{"loc-key":"k","loc-args":["a"]}},"custom_Key":"\u00e9","list":["a", 1.5e3, null, false]},"fcmOptions":{"image":"https://i"}}}}`,
 		want: SendRequest{Message: Message{
 			Token:   "t",
-			Webpush: json.RawMessage(`{"headers":{"TTL":"15"},"notification":{"requireInteraction":true,"actions":[{"action":"a"}]},"data":{"x":"y"}}`),
-			APNS:    json.RawMessage(`{"live_activity_token":"lat","payload":{"aps":{"alert":{"loc-args":["a",1.5e3,null,false]}},"custom_Key":"\u00e9"},"fcm_options":{"image":"https://i"}}`),
+			Webpush: json.RawMessage(`{"headers":{"TTL":"15"},"notification":{"requireInteraction":true,"actions":[{"action":"a","title":"A"}]},"data":{"x":"y"}}`),
+			APNS:    json.RawMessage(`{"live_activity_token":"lat","payload":{"aps":{"alert":{"loc-key":"k","loc-args":["a"]}},"custom_Key":"\u00e9","list":["a",1.5e3,null,false]},"fcm_options":{"image":"https://i"}}`),
 		}},
 	}, {
 		name: "android notification, all documented members",
@@ -217,16 +217,16 @@ func TestMessageEffectiveValues(t *testing.T) {
 }
 
 func TestDecodePayloadLimit(t *testing.T) {
-	// 4096 bytes exactly: key "k" + value 4091 + title "ab" + body "c" + image "d".
+	// 4096 bytes exactly: key "k" + value 4082 + title "ab" + body "c" + image "http://x/y".
 	at := func(valueLen int) string {
 		return `{"token":"t","data":{"k":"` + strings.Repeat("é", valueLen/2) + strings.Repeat("x", valueLen%2) +
-			`"},"notification":{"title":"ab","body":"c","image":"d"}}`
+			`"},"notification":{"title":"ab","body":"c","image":"http://x/y"}}`
 	}
-	m := decodeMessage(t, at(4091))
+	m := decodeMessage(t, at(4082))
 	if got := m.PayloadSize(); got != MaxPayloadBytes {
 		t.Fatalf("PayloadSize() = %d, want %d", got, MaxPayloadBytes)
 	}
-	_, err := DecodeSendRequest([]byte(`{"message":` + at(4092) + `}`))
+	_, err := DecodeSendRequest([]byte(`{"message":` + at(4083) + `}`))
 	checkInvalid(t, err, "message", "Message is too big")
 	// android.data replaces data, so only it counts.
 	big := strings.Repeat("x", 4000)

@@ -17,9 +17,11 @@ func FuzzDecodeSendRequest(f *testing.F) {
 		goSDKSample,
 		nodeSDKSample,
 		`{"validateOnly":true,"message":{"topic":"/topics/news","android":{"priority":"NORMAL","ttl":"0.000000001s","directBootOk":true}}}`,
-		`{"message":{"condition":"'a' in topics","android":{"notification":{"light_settings":{"color":{"red":1}},"vibrate_timings":["1s"]}},"webpush":{"headers":{"TTL":"1"},"notification":{"a":[1,{"b":null}]}}}}`,
+		`{"message":{"condition":"'a' in topics","android":{"notification":{"light_settings":{"color":{"red":1},"light_on_duration":"1s","light_off_duration":"1s"},"vibrate_timings":["1s"]}},"webpush":{"headers":{"TTL":"1"},"notification":{"a":[1,{"b":null}]}}}}`,
 		`{"message":{"fid":"f\u00e9\ud83d\ude00","data":{"\"k":"\\v\n"},"androidV2":{}}}`,
 		`{"message":{"token":"t","data":{"from":"x"}}}`,
+		fullMessage, // every block, every member a value rule applies to
+		tokenMsg(`"apns":{"headers":{"apns-priority":"10"},"payload":{"aps":{"alert":{"loc-args":["a"]},"sound":{"volume":2}}}},"webpush":{"notification":{"actions":[{"action":"a"}]}}`),
 	} {
 		f.Add([]byte(seed))
 	}

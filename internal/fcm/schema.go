@@ -4,8 +4,9 @@ package fcm
 // WebpushConfig and their options) are described by the tables below:
 // their members' proto names and JSON types. Reading one checks the names
 // (snake_case or lowerCamelCase, each at most once) and the JSON types, and
-// writes it back compactly with snake_case names. Deeper checks (colors,
-// URLs, enum names) belong to the providers that deliver them.
+// writes it back compactly with snake_case names. The value rules
+// (colors, URLs, enum names, headers, the aps dictionary) run afterwards on
+// the normalised blocks: see rules.go.
 
 // kind is the JSON shape a member must have.
 type kind uint8

@@ -8,8 +8,14 @@ import (
 // Validate applies FCM's rules to a decoded message: exactly one target; a
 // token or FID of 1 to MaxTokenLength characters; a topic of 1 to
 // MaxTopicLength characters from [a-zA-Z0-9-_.~%]; no reserved data keys;
-// a payload of at most MaxPayloadBytes. DecodeSendRequest calls it; the
-// error is always an INVALID_ARGUMENT *Error naming the field.
+// a payload of at most MaxPayloadBytes; then the value rules of every
+// field (see rules.go and docs/api.md "The Message fields"): analytics
+// labels, image and link URLs, Android colors, enums, durations and
+// timestamps, APNs and Web Push headers, the aps dictionary, the Web Push
+// notification options, and FCM's rule that iOS data-only messages use
+// apns-priority 5. The platform blocks must be normalised as
+// DecodeSendRequest leaves them. DecodeSendRequest calls it; the error is
+// always an INVALID_ARGUMENT *Error naming the field.
 func (m *Message) Validate() error {
 	if err := m.validate(); err != nil {
 		return err
@@ -53,7 +59,46 @@ func (m *Message) validate() *Error {
 	if n := m.PayloadSize(); n > MaxPayloadBytes {
 		return InvalidArgument("message", "Message is too big: %d bytes of data and notification text, the limit is %d.", n, MaxPayloadBytes)
 	}
-	return nil
+	return m.validateValues()
+}
+
+// validateValues applies the value rules, block by block in the order of
+// the Message resource.
+func (m *Message) validateValues() *Error {
+	if n := m.Notification; n != nil {
+		if err := checkURL("message.notification.image", n.Image, false); err != nil {
+			return err
+		}
+	}
+	if a := m.Android; a != nil {
+		if err := checkPackageName("message.android.restricted_package_name", a.RestrictedPackageName); err != nil {
+			return err
+		}
+		if err := checkAndroidNotification(a.Notification); err != nil {
+			return err
+		}
+		if err := checkRawFCMOptions("message.android.fcm_options", a.FCMOptions); err != nil {
+			return err
+		}
+	}
+	facts, err := checkAPNS(m.APNS)
+	if err != nil {
+		return err
+	}
+	if facts.priority10 && !facts.visible && !m.hasNotificationText() {
+		return invalidValue("message.apns.headers.apns-priority",
+			"iOS data-only messages must use apns-priority 5: this message has no notification title or body and no alert, sound or badge in aps, but apns-priority 10.")
+	}
+	if err := checkWebpush(m.Webpush); err != nil {
+		return err
+	}
+	return checkRawFCMOptions("message.fcm_options", m.FCMOptions)
+}
+
+// hasNotificationText reports whether the message has a notification
+// title or body, which FCM turns into an APNs alert.
+func (m *Message) hasNotificationText() bool {
+	return m.Notification != nil && (m.Notification.Title != "" || m.Notification.Body != "")
 }
 
 // validTopic reports whether name matches [a-zA-Z0-9-_.~%]{1,900}.
