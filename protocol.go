@@ -101,6 +101,9 @@ type Hello struct {
 type Resume struct {
 	Token string `json:"token"`
 	Acked uint64 `json:"acked,omitempty"`
+	// TopicAcked is the highest topic log position the app has handled
+	// for this registration (see Message.TopicSeq).
+	TopicAcked uint64 `json:"tacked,omitempty"`
 }
 
 // Welcome answers a valid hello.
@@ -129,11 +132,20 @@ type RegistrationStatus struct {
 }
 
 // Message is one message as a device receives it.
+//
+// A message sent to the registration's token has Seq; a message sent to a
+// topic or a condition has TopicSeq instead: its position in the project's
+// topic log, increasing in delivery order for the registration. The two
+// streams are ordered, acknowledged and deduplicated separately.
 type Message struct {
-	ID    string `json:"id"`    // unique; projects/P/messages/ID on the send API
-	Seq   uint64 `json:"seq"`   // per-registration sequence, increasing in delivery order
-	Token string `json:"token"` // the registration it was sent to
-	From  string `json:"from"`  // the sending project
+	ID       string `json:"id"`             // unique; projects/P/messages/ID on the send API
+	Seq      uint64 `json:"seq,omitempty"`  // per-registration sequence (token messages)
+	TopicSeq uint64 `json:"tseq,omitempty"` // topic log position (topic and condition messages)
+	Token    string `json:"token"`          // the registration it is delivered to
+	From     string `json:"from"`           // the sending project
+	// Topic or Condition is the target of a topic or condition message.
+	Topic     string `json:"topic,omitempty"`
+	Condition string `json:"condition,omitempty"`
 
 	SentAtMillis int64    `json:"sent_at_ms"`
 	TTLSeconds   int64    `json:"ttl_s"`
@@ -151,10 +163,13 @@ type Notification struct {
 	Image string `json:"image,omitempty"`
 }
 
-// Ack says the app has handled every message of Token up to and including Seq.
+// Ack says the app has handled every message of Token up to and including
+// Seq, and every topic message up to and including TopicSeq (either may be
+// 0: nothing new in that stream).
 type Ack struct {
-	Token string `json:"token"`
-	Seq   uint64 `json:"seq"`
+	Token    string `json:"token"`
+	Seq      uint64 `json:"seq,omitempty"`
+	TopicSeq uint64 `json:"tseq,omitempty"`
 }
 
 // Deleted tells the device that Count pending messages of Token were dropped
@@ -226,8 +241,8 @@ func (f *Frame) Validate() error {
 			return bad("no acks")
 		}
 		for _, a := range f.Acks {
-			if a.Token == "" || a.Seq == 0 {
-				return bad("each ack needs a token and a seq > 0")
+			if a.Token == "" || (a.Seq == 0 && a.TopicSeq == 0) {
+				return bad("each ack needs a token and a seq or tseq > 0")
 			}
 		}
 	case FrameState:
@@ -244,8 +259,11 @@ func (f *Frame) Validate() error {
 			return bad("no messages")
 		}
 		for _, m := range f.Messages {
-			if m.ID == "" || m.Token == "" || m.Seq == 0 {
-				return bad("each message needs an id, a token and a seq > 0")
+			if m.ID == "" || m.Token == "" || (m.Seq == 0) == (m.TopicSeq == 0) {
+				return bad("each message needs an id, a token and one of seq or tseq > 0")
+			}
+			if m.TopicSeq != 0 && (m.Topic == "") == (m.Condition == "") {
+				return bad("a topic message needs one of topic or condition")
 			}
 		}
 	case FrameDeleted:
