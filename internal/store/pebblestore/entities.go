@@ -197,7 +197,8 @@ func (s *Store) DeviceRegistrations(ctx context.Context, deviceID string) ([]sto
 }
 
 // deleteRegistration applies DeleteRegistration: it marks the registration
-// deleted and drops its queue, keeping its last sequence.
+// deleted, drops its queue, keeping its last sequence, and deletes its
+// topic subscriptions and cursor.
 func (w *writer) deleteRegistration(o *op) error {
 	if err := checkID("token", o.token); err != nil {
 		return err
@@ -211,6 +212,11 @@ func (w *writer) deleteRegistration(o *op) error {
 	if err != nil {
 		return err
 	}
+	st, err := w.readTopicState(r.ProjectID, o.token)
+	if err != nil {
+		return err
+	}
+	w.dropTopicState(r.ProjectID, o.token, st)
 	if !r.Deleted() {
 		r.DeletedAt = o.deletedAt
 		v, err := json.Marshal(r)

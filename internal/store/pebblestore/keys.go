@@ -27,6 +27,24 @@ import (
 //	x/<expires BE64>/<token>\x00<seq BE64>
 //	                                 expiry index (empty value)
 //
+// Topics (topics.go, topiclog.go):
+//
+//	ts/<token>\x00<topic>            subscription by registration: since
+//	                                 and created (see codec.go)
+//	ts/<token>\x00                   the registration's subscription count
+//	tt/<project>\x00<topic>\x00<token>
+//	                                 subscription by topic (same value)
+//	tt/<project>\x00<topic>\x00      the topic's subscriber count
+//	tl/<project>\x00<seq BE64>       topic log entry (binary, codec.go)
+//	tl/<project>\x00<0 BE64>         the log's head, rewritten by every
+//	                                 batch that appends to the log
+//	tx/<expires BE64>/<project>\x00<seq BE64>
+//	                                 topic log expiry index (empty value)
+//	tk/<token>                       the registration's cursor (BE64)
+//
+// A count key is the empty member of its range (topics and tokens are
+// never empty), so it sorts first and is read with the same iterator.
+//
 // Identifiers may not contain a NUL byte, which separates them from what
 // follows in composite keys.
 const (
@@ -40,6 +58,11 @@ const (
 	prefixDeviceRegs  = "rd/"
 	prefixQueue       = "q/"
 	prefixExpiry      = "x/"
+	prefixTopicSubs   = "ts/"
+	prefixTopicTokens = "tt/"
+	prefixTopicLog    = "tl/"
+	prefixTopicExpiry = "tx/"
+	prefixCursor      = "tk/"
 )
 
 // errBadID is wrapped when an identifier cannot be stored.
@@ -124,18 +147,27 @@ func expiryKeyLen(token string) int { return len(prefixExpiry) + 8 + 1 + len(tok
 
 // appendExpiryKey appends x/<expires>/<token>\x00<seq>.
 func appendExpiryKey(dst []byte, expires int64, token string, seq uint64) []byte {
-	dst = append(dst, prefixExpiry...)
+	return appendExpiryKeyIn(dst, prefixExpiry, expires, token, seq)
+}
+
+// appendExpiryKeyIn appends <prefix><expires>/<owner>\x00<seq>, the shape
+// of both expiry indexes (owner: a token or a project).
+func appendExpiryKeyIn(dst []byte, prefix string, expires int64, owner string, seq uint64) []byte {
+	dst = append(dst, prefix...)
 	dst = binary.BigEndian.AppendUint64(dst, sortableNanos(expires))
 	dst = append(dst, '/')
-	dst = append(dst, token...)
+	dst = append(dst, owner...)
 	dst = append(dst, 0)
 	return binary.BigEndian.AppendUint64(dst, seq)
 }
 
 // expiryUpper is the exclusive upper bound of index keys expiring at or
 // before nanos.
-func expiryUpper(nanos int64) []byte {
-	k := append([]byte(nil), prefixExpiry...)
+func expiryUpper(nanos int64) []byte { return expiryUpperIn(prefixExpiry, nanos) }
+
+// expiryUpperIn is expiryUpper for the index under prefix.
+func expiryUpperIn(prefix string, nanos int64) []byte {
+	k := append([]byte(nil), prefix...)
 	if nanos == math.MaxInt64 {
 		k[len(k)-1]++
 		return k
@@ -145,10 +177,57 @@ func expiryUpper(nanos int64) []byte {
 
 // parseExpiryKey splits an expiry index key.
 func parseExpiryKey(k []byte) (expires int64, token string, seq uint64, ok bool) {
-	const head = len(prefixExpiry) + 8 + 1
+	return parseExpiryKeyIn(prefixExpiry, k)
+}
+
+// parseExpiryKeyIn splits a key of the expiry index under prefix.
+func parseExpiryKeyIn(prefix string, k []byte) (expires int64, owner string, seq uint64, ok bool) {
+	head := len(prefix) + 8 + 1
 	if len(k) < head+1+8 || k[len(k)-9] != 0 {
 		return 0, "", 0, false
 	}
-	expires = int64(binary.BigEndian.Uint64(k[len(prefixExpiry):]) ^ (1 << 63))
+	expires = int64(binary.BigEndian.Uint64(k[len(prefix):]) ^ (1 << 63))
 	return expires, string(k[head : len(k)-9]), binary.BigEndian.Uint64(k[len(k)-8:]), true
+}
+
+// subKey is ts/<token>\x00<topic>; with an empty topic, the count key.
+func subKey(token, topic string) []byte { return indexKey(prefixTopicSubs, token, topic) }
+
+// topicTokenKey is tt/<project>\x00<topic>\x00<token>; with an empty
+// token, the count key.
+func topicTokenKey(project, topic, token string) []byte {
+	k := make([]byte, 0, len(prefixTopicTokens)+len(project)+1+len(topic)+1+len(token))
+	k = append(k, prefixTopicTokens...)
+	k = append(k, project...)
+	k = append(k, 0)
+	k = append(k, topic...)
+	k = append(k, 0)
+	return append(k, token...)
+}
+
+// topicTokenRange returns the bounds of a topic's tt keys, count included.
+func topicTokenRange(project, topic string) (lower, upper []byte) {
+	lower = topicTokenKey(project, topic, "")
+	upper = append([]byte(nil), lower...)
+	upper[len(upper)-1] = 1
+	return lower, upper
+}
+
+// logKeyLen is the length of a topic log key of project.
+func logKeyLen(project string) int { return len(prefixTopicLog) + len(project) + 1 + 8 }
+
+// appendLogKey appends tl/<project>\x00<seq>.
+func appendLogKey(dst []byte, project string, seq uint64) []byte {
+	dst = append(dst, prefixTopicLog...)
+	dst = append(dst, project...)
+	dst = append(dst, 0)
+	return binary.BigEndian.AppendUint64(dst, seq)
+}
+
+// logRange returns the bounds of project's log, the head record included.
+func logRange(project string) (lower, upper []byte) {
+	lower = appendLogKey(nil, project, 0)
+	upper = append([]byte(nil), lower[:len(lower)-8]...)
+	upper[len(upper)-1] = 1
+	return lower, upper
 }

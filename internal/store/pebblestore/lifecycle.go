@@ -11,7 +11,9 @@ import (
 )
 
 // ReplaceRegistration implements store.Store: one synced batch creates the
-// new registration and deletes the old one.
+// new registration and deletes the old one, moving the old one's topic
+// subscriptions and cursor to the new one (or dropping them, should the
+// new registration be of another project).
 func (s *Store) ReplaceRegistration(ctx context.Context, oldToken string, r store.Registration, at time.Time) error {
 	if err := errors.Join(checkID("token", oldToken), checkID("token", r.Token), checkID("device id", r.DeviceID)); err != nil {
 		return fmt.Errorf("replace registration: %w", err)
@@ -33,6 +35,10 @@ func (s *Store) ReplaceRegistration(ctx context.Context, oldToken string, r stor
 		if err != nil {
 			return err
 		}
+		st, err := w.readTopicState(old.ProjectID, oldToken)
+		if err != nil {
+			return err
+		}
 		if err := w.create("registration", r.Token, entityKey(prefixReg, r.Token), v); err != nil {
 			return err
 		}
@@ -47,6 +53,11 @@ func (s *Store) ReplaceRegistration(ctx context.Context, oldToken string, r stor
 		w.set(key, ov)
 		w.del(indexKey(prefixDeviceRegs, old.DeviceID, old.Token))
 		w.dropAll(q)
+		if r.ProjectID == old.ProjectID {
+			w.moveTopicState(old.ProjectID, oldToken, r.Token, st)
+		} else {
+			w.dropTopicState(old.ProjectID, oldToken, st)
+		}
 		return nil
 	})
 }

@@ -58,7 +58,10 @@ type Store struct {
 	epoch    uint64
 }
 
-var _ store.Store = (*Store)(nil)
+var (
+	_ store.Store      = (*Store)(nil)
+	_ store.TopicStore = (*Store)(nil)
+)
 
 // Open opens the store in dir, creating the directory if needed.
 func Open(dir string, opts Options) (*Store, error) {

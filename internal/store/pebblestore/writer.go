@@ -82,22 +82,29 @@ type writer struct {
 	maybeEmpty []*queue // lost entries in this batch
 	// staged holds the metadata values written in this batch (nil: deleted)
 	// so that later operations of the same batch see them.
-	staged   map[string][]byte
-	idleSize int    // entries per generation of idle
-	key      []byte // scratch
+	staged map[string][]byte
+	// heads holds the head (last assigned sequence) of every project
+	// topic log touched since Open; dirtyHeads the projects whose head
+	// record must be written in the current batch (see topiclog.go).
+	heads      map[string]uint64
+	dirtyHeads map[string]struct{}
+	idleSize   int    // entries per generation of idle
+	key        []byte // scratch
 }
 
 func newWriter(s *Store, idleSize int) *writer {
 	return &writer{
-		s:        s,
-		idleSize: idleSize,
-		db:       s.db,
-		batch:    s.db.NewBatch(),
-		queues:   make(map[string]*queue),
-		idle:     make(map[string]uint64),
-		idleOld:  make(map[string]uint64),
-		staged:   make(map[string][]byte),
-		syncs:    make(chan syncing, syncQueue),
+		s:          s,
+		idleSize:   idleSize,
+		db:         s.db,
+		batch:      s.db.NewBatch(),
+		queues:     make(map[string]*queue),
+		idle:       make(map[string]uint64),
+		idleOld:    make(map[string]uint64),
+		staged:     make(map[string][]byte),
+		heads:      make(map[string]uint64),
+		dirtyHeads: make(map[string]struct{}),
+		syncs:      make(chan syncing, syncQueue),
 	}
 }
 
@@ -201,6 +208,10 @@ func (w *writer) commit() {
 		q.dirty = false
 	}
 	w.dirty = w.dirty[:0]
+	for project := range w.dirtyHeads {
+		w.writeHead(project)
+	}
+	clear(w.dirtyHeads)
 
 	var err error
 	applied := false
@@ -219,6 +230,7 @@ func (w *writer) commit() {
 		clear(w.queues)
 		clear(w.idle)
 		clear(w.idleOld)
+		clear(w.heads)
 		w.maybeEmpty = w.maybeEmpty[:0]
 		err = fmt.Errorf("commit: %w", err)
 		for _, o := range w.ops {
