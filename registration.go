@@ -9,6 +9,10 @@ const (
 	// PathRegistration + "/" + token + ":refresh": POST with the device
 	// credential → RegisterResponse with the new token.
 	PathRegistration = "/device/v1/registrations"
+	// PathRegistration + "/" + token + PathTopics + "/" + topic: POST
+	// subscribes the registration to the topic, DELETE unsubscribes it;
+	// with the device credential → {}.
+	PathTopics = "/topics"
 	// PathConnect is the WebSocket endpoint (GET with Upgrade).
 	PathConnect = "/device/v1/connect"
 )

@@ -83,8 +83,10 @@ const defaultHTTPTimeout = 30 * time.Second
 //
 // Callbacks run one at a time, in delivery order, on the goroutine that
 // called Run. Each message reaches the app once: duplicates sent by the
-// server (at-least-once) are recognised by their per-token sequence and
-// dropped, and the dedupe marks survive restarts through StateDir. The one
+// server (at-least-once) are recognised by their per-token sequence (or,
+// for topic and condition messages, their topic log position, a second
+// stream per token) and dropped, and the dedupe marks survive restarts
+// through StateDir. The one
 // exception is a crash in the middle of a frame: messages of that frame
 // whose callbacks ran before the crash are delivered again on restart.
 //

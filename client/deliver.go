@@ -53,34 +53,49 @@ func (c *Client) handle(ctx context.Context, cn *conn, f herald.Frame, end *sess
 
 // handleMessages delivers the new messages of a frame to the app, drops the
 // duplicates, saves the dedupe marks, then acknowledges the frame: for each
-// token, the highest sequence seen (cumulative). Messages for a token this
-// device does not hold (deleted by the app, or not yet stored) are neither
-// delivered nor acknowledged.
+// token, the highest sequence seen (cumulative). A token has two streams,
+// deduplicated and acknowledged separately: its own messages (Seq) and the
+// messages of its topics and conditions (TopicSeq). Messages for a token
+// this device does not hold (deleted by the app, or not yet stored) are
+// neither delivered nor acknowledged.
 func (c *Client) handleMessages(ctx context.Context, cn *conn, msgs []herald.Message) error {
 	var acks []herald.Ack
 	changed := false
 	for i := range msgs {
 		m := &msgs[i]
+		topic := m.TopicSeq != 0
 		c.mu.Lock()
 		r := c.st.Registrations[c.st.appKeyOf(m.Token)]
-		isNew := r != nil && m.Seq > r.LastHandled
+		isNew := r != nil && r.isNew(topic, m.Seq, m.TopicSeq)
 		c.mu.Unlock()
 		if r == nil {
-			c.log.Debug("herald: message for an unknown token", "token", shortToken(m.Token), "seq", m.Seq)
+			c.log.Debug("herald: message for an unknown token", "token", shortToken(m.Token), "seq", m.Seq, "tseq", m.TopicSeq)
 			continue
 		}
 		if isNew {
 			c.deliver(ctx, *m)
 			c.mu.Lock()
-			if r.Token == m.Token && m.Seq > r.LastHandled {
-				r.LastHandled = m.Seq
+			if r.Token == m.Token && r.isNew(topic, m.Seq, m.TopicSeq) {
+				if topic {
+					r.LastHandledTopic = m.TopicSeq
+				} else {
+					r.LastHandled = m.Seq
+				}
 				changed = true
 			}
 			c.mu.Unlock()
 		}
-		acks = addAck(acks, m.Token, m.Seq)
+		acks = addAck(acks, herald.Ack{Token: m.Token, Seq: m.Seq, TopicSeq: m.TopicSeq})
 	}
 	return c.commit(ctx, cn, changed, acks)
+}
+
+// isNew reports whether a message is above the dedupe mark of its stream.
+func (r *registration) isNew(topic bool, seq, tseq uint64) bool {
+	if topic {
+		return tseq > r.LastHandledTopic
+	}
+	return seq > r.LastHandled
 }
 
 // handleDeleted reports dropped messages to the app. The marker has its own
@@ -127,15 +142,17 @@ func (c *Client) commit(ctx context.Context, cn *conn, changed bool, acks []hera
 	return nil
 }
 
-// addAck raises the ack of token to seq, keeping first-seen order.
-func addAck(acks []herald.Ack, token string, seq uint64) []herald.Ack {
+// addAck raises the ack of a's token to a's Seq and TopicSeq, keeping
+// first-seen order.
+func addAck(acks []herald.Ack, a herald.Ack) []herald.Ack {
 	for i := range acks {
-		if acks[i].Token == token {
-			acks[i].Seq = max(acks[i].Seq, seq)
+		if acks[i].Token == a.Token {
+			acks[i].Seq = max(acks[i].Seq, a.Seq)
+			acks[i].TopicSeq = max(acks[i].TopicSeq, a.TopicSeq)
 			return acks
 		}
 	}
-	return append(acks, herald.Ack{Token: token, Seq: seq})
+	return append(acks, a)
 }
 
 // deliver hands one message to the app according to the app state (see
@@ -171,7 +188,7 @@ func (c *Client) handleTokenRefresh(tr herald.TokenRefresh) error {
 	appKey := c.st.appKeyOf(tr.Old)
 	if appKey != "" {
 		r := c.st.Registrations[appKey]
-		r.Token, r.LastHandled = tr.New, 0
+		r.Token, r.LastHandled, r.LastHandledTopic = tr.New, 0, 0
 	}
 	c.mu.Unlock()
 	if appKey == "" {

@@ -21,6 +21,9 @@
 // message has a per-token sequence number, the SDK remembers the highest one
 // handled (in StateDir, across restarts) and drops what it has already seen.
 // Messages reach the callbacks in the order the server accepted them.
+// Messages to topics (Subscribe) form a second stream per token, numbered by
+// their position in the project's topic log and deduplicated the same way;
+// they carry Message.Topic or Message.Condition.
 //
 // The wire protocol is documented in docs/protocol.md, for implementers of
 // SDKs in other languages.

@@ -54,6 +54,8 @@ func newFakeServer(t *testing.T) *fakeServer {
 	mux.HandleFunc("POST "+herald.PathRegister, fs.register)
 	mux.HandleFunc("POST "+herald.PathRegistration+"/{rest}", fs.refresh)
 	mux.HandleFunc("DELETE "+herald.PathRegistration+"/{token}", fs.delete)
+	mux.HandleFunc("POST "+herald.PathRegistration+"/{token}"+herald.PathTopics+"/{topic}", fs.topic)
+	mux.HandleFunc("DELETE "+herald.PathRegistration+"/{token}"+herald.PathTopics+"/{topic}", fs.topic)
 	mux.HandleFunc("GET "+herald.PathConnect, fs.connect)
 	fs.srv = httptest.NewServer(mux)
 	t.Cleanup(fs.srv.Close)
@@ -158,6 +160,24 @@ func (fs *fakeServer) delete(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	reg.deleted = true
+	_, _ = io.WriteString(w, "{}")
+}
+
+// topic subscribes (POST) or unsubscribes (DELETE) an owned live token; it
+// records the topic as the server decoded it from the path.
+func (fs *fakeServer) topic(w http.ResponseWriter, r *http.Request) {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	fs.requests = append(fs.requests, r.Method+" topic "+r.PathValue("topic"))
+	dev, _, ok := fs.auth(w, r)
+	if !ok {
+		return
+	}
+	reg := fs.tokens[r.PathValue("token")]
+	if reg == nil || reg.deleted || reg.device != dev {
+		writeError(w, http.StatusNotFound, "NOT_FOUND", "unknown token")
+		return
+	}
 	_, _ = io.WriteString(w, "{}")
 }
 

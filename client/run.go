@@ -285,7 +285,7 @@ func (c *Client) hello() (herald.Frame, herald.AppState, error) {
 	}
 	for _, r := range c.st.Registrations {
 		if r.Token != "" {
-			h.Registrations = append(h.Registrations, herald.Resume{Token: r.Token, Acked: r.LastHandled})
+			h.Registrations = append(h.Registrations, herald.Resume{Token: r.Token, Acked: r.LastHandled, TopicAcked: r.LastHandledTopic})
 		}
 	}
 	return herald.Frame{Type: herald.FrameHello, Hello: h}, c.appState, nil

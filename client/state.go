@@ -32,6 +32,9 @@ type registration struct {
 	// LastHandled is the highest sequence of Token whose callbacks have run
 	// (the dedupe mark and the hello resume point).
 	LastHandled uint64 `json:"last_handled,omitempty"`
+	// LastHandledTopic is the same for Token's topic stream: the highest
+	// topic log position (Message.TopicSeq) whose callbacks have run.
+	LastHandledTopic uint64 `json:"last_handled_topic,omitempty"`
 }
 
 func newState() *state {
