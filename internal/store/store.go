@@ -150,6 +150,8 @@ var DefaultLimits = Limits{MaxPending: 100, MaxCollapseKeys: 4}
 // Writes that return without error are durable (fsync'd, group commit
 // allowed) unless the method says otherwise.
 type Store interface {
+	TopicStore
+
 	CreateProject(ctx context.Context, p Project) error // ErrExists
 	Project(ctx context.Context, id string) (Project, error)
 	Projects(ctx context.Context) ([]Project, error)
@@ -172,13 +174,17 @@ type Store interface {
 	// DeviceRegistrations lists a device's live (not deleted) registrations.
 	DeviceRegistrations(ctx context.Context, deviceID string) ([]Registration, error)
 	// DeleteRegistration marks the registration deleted at `at` and drops
-	// its pending messages; its last sequence is kept. Deleting a deleted
+	// its pending messages; its last sequence is kept. Its topic
+	// subscriptions (counted out of their topics) and its topic cursor are
+	// deleted in the same write. Deleting a deleted
 	// registration is not an error and keeps the first DeletedAt; deleting
 	// one that never existed is ErrNotFound.
 	DeleteRegistration(ctx context.Context, token string, at time.Time) error
 	// ReplaceRegistration atomically creates r and deletes the live
 	// registration oldToken as DeleteRegistration does, recording
-	// r.Token as its ReplacedBy. ErrNotFound if oldToken does not exist
+	// r.Token as its ReplacedBy; oldToken's topic subscriptions (with
+	// their Since and CreatedAt) and topic cursor move to r.Token, unless
+	// r is of another project. ErrNotFound if oldToken does not exist
 	// or is already deleted; ErrExists if r.Token exists. Durable.
 	ReplaceRegistration(ctx context.Context, oldToken string, r Registration, at time.Time) error
 	// TouchRegistrations records that the devices of the given

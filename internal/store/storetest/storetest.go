@@ -50,6 +50,16 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store, reopen func(t *t
 		{"TouchRegistrations", testTouchRegistrations},
 		{"ReplaceRegistration", testReplaceRegistration},
 		{"Closed", testClosed},
+		{"Subscribe", testSubscribe},
+		{"TopicLimit", testTopicLimit},
+		{"SinceAndCursor", testSinceAndCursor},
+		{"TopicLog", testTopicLog},
+		{"ConcurrentAppendTopic", testConcurrentAppendTopic},
+		{"TopicSubscribers", testTopicSubscribers},
+		{"PurgeTopicLog", testPurgeTopicLog},
+		{"DeleteRegistrationTopics", testDeleteRegistrationTopics},
+		{"ReplaceRegistrationTopics", testReplaceRegistrationTopics},
+		{"TopicsClosed", testTopicsClosed},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
@@ -64,6 +74,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store, reopen func(t *t
 		return s
 	}
 	t.Run("Durability", func(t *testing.T) { testDurability(t, open(t), reopenAndClose) })
+	t.Run("TopicDurability", func(t *testing.T) { testTopicDurability(t, open(t), reopenAndClose) })
 	t.Run("CloseWhileBusy", func(t *testing.T) { testCloseWhileBusy(t, open(t), reopenAndClose) })
 }
 
