@@ -55,6 +55,44 @@ func appendMessage(dst []byte, m *store.Message) []byte {
 	return append(dst, '}')
 }
 
+// appendTopicMessage appends a topic log entry as a message of the
+// registration token's topic stream.
+func appendTopicMessage(dst []byte, token string, m *store.TopicMessage) []byte {
+	dst = append(dst, `{"id":`...)
+	dst = appendString(dst, m.ID)
+	dst = append(dst, `,"tseq":`...)
+	dst = strconv.AppendUint(dst, m.Seq, 10)
+	dst = append(dst, `,"token":`...)
+	dst = appendString(dst, token)
+	dst = append(dst, `,"from":`...)
+	dst = appendString(dst, m.ProjectID)
+	if m.Topic != "" {
+		dst = append(dst, `,"topic":`...)
+		dst = appendString(dst, m.Topic)
+	} else {
+		dst = append(dst, `,"condition":`...)
+		dst = appendString(dst, m.Condition)
+	}
+	dst = append(dst, `,"sent_at_ms":`...)
+	dst = strconv.AppendInt(dst, m.AcceptedAt.UnixMilli(), 10)
+	dst = append(dst, `,"ttl_s":`...)
+	dst = strconv.AppendInt(dst, int64(m.TTL.Seconds()), 10)
+	if m.CollapseKey != "" {
+		dst = append(dst, `,"collapse_key":`...)
+		dst = appendString(dst, m.CollapseKey)
+	}
+	if m.High {
+		dst = append(dst, `,"priority":"high"`...)
+	} else {
+		dst = append(dst, `,"priority":"normal"`...)
+	}
+	if len(m.Payload) > 0 {
+		dst = append(dst, ',')
+		dst = append(dst, m.Payload...)
+	}
+	return append(dst, '}')
+}
+
 // appendDeletedFrame appends a "deleted" frame for a KindDeleted marker.
 func appendDeletedFrame(dst []byte, m *store.Message) []byte {
 	dst = append(dst, `{"type":"deleted","deleted":{"token":`...)

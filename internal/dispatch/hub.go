@@ -69,6 +69,8 @@ type Hub struct {
 	byToken  map[string]*Session
 	byDevice map[string]*Session
 	closing  bool
+
+	topics *topics
 }
 
 // New creates a hub over a store.
@@ -83,6 +85,7 @@ func New(st store.Store, cfg Config, m *metrics.Metrics, logger *slog.Logger) *H
 		store: st, cfg: cfg, metrics: m, logger: logger, now: now,
 		idPrefix: hex.EncodeToString(p[:]),
 		byToken:  map[string]*Session{}, byDevice: map[string]*Session{},
+		topics: newTopics(),
 	}
 }
 
@@ -110,7 +113,8 @@ func (h *Hub) Attach(ctx context.Context, hello *herald.Hello, conn Conn) (*Sess
 		ServerTimeMillis:   h.now().UnixMilli(),
 		Registrations:      make([]herald.RegistrationStatus, 0, len(hello.Registrations)),
 	}
-	live := map[string]uint64{}
+	live := map[string]herald.Resume{}
+	projects := map[string]string{}
 	now := h.now()
 	var touch []string
 	for _, r := range hello.Registrations {
@@ -127,7 +131,8 @@ func (h *Hub) Attach(ctx context.Context, hello *herald.Hello, conn Conn) (*Sess
 			}
 		default:
 			status = herald.StatusOK
-			live[r.Token] = r.Acked
+			live[r.Token] = r
+			projects[r.Token] = reg.ProjectID
 			if now.Sub(reg.Seen()) >= touchEvery {
 				touch = append(touch, r.Token)
 			}
@@ -138,9 +143,14 @@ func (h *Hub) Attach(ctx context.Context, hello *herald.Hello, conn Conn) (*Sess
 		return nil, err
 	}
 	s.lastTouch = now
-	for token, acked := range live {
-		if acked > 0 {
-			if err := h.ack(ctx, token, acked); err != nil {
+	for token, r := range live {
+		if r.Acked > 0 {
+			if err := h.ack(ctx, token, r.Acked); err != nil {
+				return nil, err
+			}
+		}
+		if r.TopicAcked > 0 {
+			if err := h.ackTopic(ctx, token, r.TopicAcked); err != nil {
 				return nil, err
 			}
 		}
@@ -169,8 +179,16 @@ func (h *Hub) Attach(ctx context.Context, hello *herald.Hello, conn Conn) (*Sess
 		old.close()
 		old.conn.Close(herald.CloseReplaced, "the device connected again")
 	}
-	for token, acked := range live {
-		s.addReg(token, acked)
+	for token, r := range live {
+		s.addReg(token, projects[token], r.Acked)
+		cursor, on, err := h.loadTopics(ctx, token, projects[token])
+		if err != nil {
+			h.logger.Error("loading topics", "session", s.ID, "err", err)
+			continue // the device gets its topic messages when it reconnects
+		}
+		if on {
+			s.topicCursor(token, max(cursor, r.TopicAcked))
+		}
 	}
 	// Only now may the writer run: the welcome goes out first, and the
 	// device hears it only once its session is in the index, so that a
@@ -205,6 +223,7 @@ func (h *Hub) detachLocked(s *Session) bool {
 	for _, t := range s.tokens() {
 		if h.byToken[t] == s {
 			delete(h.byToken, t)
+			h.topics.set(t, nil)
 		}
 	}
 	h.metrics.Connected.Dec()
@@ -244,6 +263,14 @@ func (h *Hub) pending(ctx context.Context, token string, after uint64, now time.
 	return out, last, nil
 }
 
+func (h *Hub) ackTopic(ctx context.Context, token string, upTo uint64) error {
+	if err := h.store.AckTopic(ctx, token, upTo); err != nil {
+		return fmt.Errorf("acking topic log position %d: %w", upTo, err)
+	}
+	h.metrics.Acks.Inc()
+	return nil
+}
+
 func (h *Hub) ack(ctx context.Context, token string, upTo uint64) error {
 	start := time.Now()
 	err := h.store.Ack(ctx, token, upTo)
@@ -280,6 +307,15 @@ func (h *Hub) Purge(ctx context.Context) error {
 		}
 		h.metrics.Fates.WithLabelValues("expired").Add(float64(len(gone)))
 		if len(gone) < 10000 {
+			break
+		}
+	}
+	for {
+		n, err := h.store.PurgeTopicLog(ctx, h.now(), 10000)
+		if err != nil {
+			return err
+		}
+		if n < 10000 {
 			return nil
 		}
 	}

@@ -47,7 +47,7 @@ func (h *Hub) Register(ctx context.Context, appKey string, cred *herald.DeviceCr
 	if err := h.store.CreateRegistration(ctx, reg); err != nil {
 		return herald.RegisterResponse{}, fmt.Errorf("creating registration: %w", err)
 	}
-	h.attachToken(cred.ID, reg.Token)
+	h.attachToken(ctx, cred.ID, reg.Token, reg.ProjectID)
 	resp.Token, resp.ProjectID = reg.Token, reg.ProjectID
 	return resp, nil
 }
@@ -73,7 +73,7 @@ func (h *Hub) Refresh(ctx context.Context, cred herald.DeviceCredential, token s
 		return herald.RegisterResponse{}, fmt.Errorf("replacing registration: %w", err)
 	}
 	h.detachToken(token)
-	if s := h.attachToken(cred.ID, reg.Token); s != nil {
+	if s := h.attachToken(ctx, cred.ID, reg.Token, reg.ProjectID); s != nil {
 		s.send(encodeFrame(herald.Frame{Type: herald.FrameTokenRefresh, TokenRefresh: &herald.TokenRefresh{Old: token, New: reg.Token}}))
 	}
 	return herald.RegisterResponse{Token: reg.Token, ProjectID: reg.ProjectID}, nil
@@ -122,16 +122,23 @@ func (h *Hub) checkDevice(ctx context.Context, id, secret string) error {
 	return nil
 }
 
-// attachToken makes the device's live session, if any, serve token.
-func (h *Hub) attachToken(deviceID, token string) *Session {
+// attachToken makes the device's live session, if any, serve token (and
+// its topics: a refreshed token keeps the subscriptions of the old one).
+func (h *Hub) attachToken(ctx context.Context, deviceID, token, project string) *Session {
 	h.mu.Lock()
 	s := h.byDevice[deviceID]
 	if s != nil {
 		h.byToken[token] = s
 	}
 	h.mu.Unlock()
-	if s != nil {
-		s.addReg(token, 0)
+	if s == nil {
+		return nil
+	}
+	s.addReg(token, project, 0)
+	if cursor, on, err := h.loadTopics(ctx, token, project); err != nil {
+		h.logger.Error("loading topics", "err", err)
+	} else if on {
+		s.topicCursor(token, cursor)
 	}
 	return s
 }
@@ -141,6 +148,7 @@ func (h *Hub) detachToken(token string) {
 	s := h.byToken[token]
 	delete(h.byToken, token)
 	h.mu.Unlock()
+	h.topics.set(token, nil)
 	if s != nil {
 		s.removeReg(token)
 	}

@@ -67,12 +67,22 @@ type Session struct {
 type regState struct {
 	lastSent uint64
 	fetch    bool
+
+	// The topic stream, the same rule over the project's topic log:
+	// lastTopic is the last log position handled (written or skipped as
+	// not for this registration); fetchTopic reads the log after it.
+	project    string
+	topicOn    bool // the registration has topic state (a cursor)
+	lastTopic  uint64
+	fetchTopic bool
 }
 
 // queued is a message offered to the session, or a control frame.
 type queued struct {
 	msg   *store.Message
 	frame []byte
+	topic *topicEntry // with token: a topic log entry for that registration
+	token string
 }
 
 func newSession(h *Hub, id, deviceID string, conn Conn, state herald.AppState) *Session {
@@ -162,13 +172,54 @@ func (s *Session) takeQueue() []queued {
 }
 
 // addReg starts serving a registration, from the given resume point.
-func (s *Session) addReg(token string, acked uint64) {
+func (s *Session) addReg(token, project string, acked uint64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.regs[token]; ok {
 		return
 	}
-	s.regs[token] = &regState{lastSent: acked, fetch: true}
+	s.regs[token] = &regState{lastSent: acked, fetch: true, project: project}
+	s.kick()
+}
+
+// topicCursor turns on (or refreshes) a registration's topic stream from
+// the given log position: the device has handled the log up to it.
+func (s *Session) topicCursor(token string, from uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rs := s.regs[token]
+	if rs == nil {
+		return
+	}
+	rs.topicOn = true
+	rs.lastTopic = max(rs.lastTopic, from)
+	rs.fetchTopic = true
+	s.kick()
+}
+
+// offerTopic queues a published topic log entry for a registration.
+func (s *Session) offerTopic(token string, e *topicEntry) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return
+	}
+	if len(s.queue)+len(s.held) >= s.hub.cfg.SendQueue {
+		s.queue, s.held = s.queue[:0], nil
+		s.overflow = true
+		s.kick()
+		return
+	}
+	q := queued{topic: e, token: token}
+	if !e.High && s.state == herald.Background && s.hub.cfg.NormalBatchWindow > 0 {
+		s.held = append(s.held, q)
+		if s.hold == nil {
+			s.hold = time.AfterFunc(s.hub.cfg.NormalBatchWindow, s.flushHeld)
+		}
+		return
+	}
+	s.queue = append(s.queue, q)
+	s.flush = true
 	s.kick()
 }
 
@@ -239,16 +290,21 @@ func (s *Session) Ack(ctx context.Context, acks []herald.Ack) error {
 	for _, a := range acks {
 		s.mu.Lock()
 		rs, ok := s.regs[a.Token]
-		upTo := a.Seq
-		if ok && upTo > rs.lastSent {
-			upTo = rs.lastSent // cannot ack what was never sent
+		var upTo, topicUpTo uint64
+		if ok {
+			upTo = min(a.Seq, rs.lastSent) // cannot ack what was never sent
+			topicUpTo = min(a.TopicSeq, rs.lastTopic)
 		}
 		s.mu.Unlock()
-		if !ok || upTo == 0 {
-			continue
+		if upTo > 0 {
+			if err := s.hub.ack(ctx, a.Token, upTo); err != nil {
+				return err
+			}
 		}
-		if err := s.hub.ack(ctx, a.Token, upTo); err != nil {
-			return err
+		if topicUpTo > 0 {
+			if err := s.hub.ackTopic(ctx, a.Token, topicUpTo); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -274,12 +330,24 @@ func (s *Session) writeLoop() {
 			s.overflow = false
 			for _, rs := range s.regs {
 				rs.fetch = true
+				rs.fetchTopic = rs.topicOn
 			}
 		}
 		for i := range items {
 			it := &items[i]
 			if it.frame != nil {
 				out.addFrame(it.frame)
+				continue
+			}
+			if e := it.topic; e != nil {
+				rs := s.regs[it.token]
+				if rs == nil || !rs.topicOn || rs.fetchTopic || e.Seq <= rs.lastTopic {
+					continue
+				}
+				rs.lastTopic = e.Seq
+				if e.ExpiresAt.After(now) {
+					out.addTopic(it.token, e.TopicMessage)
+				}
 				continue
 			}
 			m := it.msg
@@ -303,6 +371,9 @@ func (s *Session) writeLoop() {
 			if rs.fetch {
 				fetches = append(fetches, fetch{token: t, after: rs.lastSent})
 			}
+			if rs.topicOn && rs.fetchTopic {
+				fetches = append(fetches, fetch{token: t, after: rs.lastTopic, topic: true, project: rs.project})
+			}
 		}
 		if out.empty() && len(fetches) == 0 {
 			s.running = false
@@ -312,6 +383,14 @@ func (s *Session) writeLoop() {
 		s.mu.Unlock()
 
 		for _, f := range fetches {
+			if f.topic {
+				if err := s.fetchTopic(ctx, f, now, &out); err != nil {
+					s.hub.logger.Error("reading the topic log", "session", s.ID, "err", err)
+					s.fail(ctx, herald.CloseGoingAway, "store error")
+					return
+				}
+				continue
+			}
 			msgs, last, err := s.hub.pending(ctx, f.token, f.after, now)
 			if err != nil {
 				s.hub.logger.Error("reading pending messages", "session", s.ID, "err", err)
@@ -348,8 +427,71 @@ func (s *Session) writeLoop() {
 }
 
 type fetch struct {
-	token string
-	after uint64
+	token   string
+	after   uint64
+	topic   bool // the topic stream; project names the log
+	project string
+}
+
+// fetchTopic catches a registration up from its project's topic log: the
+// entries after its position that match its subscriptions (as they were at
+// each entry), the latest of each collapse key.
+func (s *Session) fetchTopic(ctx context.Context, f fetch, now time.Time, out *batch) error {
+	msgs, head, err := s.hub.store.TopicLog(ctx, f.project, f.after, now, fetchLimit)
+	if err != nil {
+		return err
+	}
+	subs := s.hub.topics.subsOf(f.token)
+	var keep []*store.TopicMessage
+	for i := range msgs {
+		e := &topicEntry{TopicMessage: &msgs[i]}
+		if msgs[i].Condition != "" {
+			if e, err = newTopicEntry(&msgs[i]); err != nil {
+				continue
+			}
+		}
+		if e.matches(subs) {
+			keep = append(keep, &msgs[i])
+		}
+	}
+	keep = latestPerCollapseKey(keep)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rs := s.regs[f.token]
+	if rs == nil || rs.lastTopic != f.after {
+		return nil
+	}
+	for _, m := range keep {
+		out.addTopic(f.token, m)
+	}
+	if len(msgs) > 0 {
+		rs.lastTopic = msgs[len(msgs)-1].Seq
+	}
+	if len(msgs) < fetchLimit {
+		rs.fetchTopic = false
+		rs.lastTopic = min(rs.lastTopic, head) // a resume point beyond the log
+	}
+	return nil
+}
+
+// latestPerCollapseKey keeps, of entries sharing a collapse key, the last.
+func latestPerCollapseKey(msgs []*store.TopicMessage) []*store.TopicMessage {
+	last := map[string]uint64{}
+	for _, m := range msgs {
+		if m.CollapseKey != "" {
+			last[m.CollapseKey] = m.Seq
+		}
+	}
+	if len(last) == 0 {
+		return msgs
+	}
+	out := msgs[:0]
+	for _, m := range msgs {
+		if m.CollapseKey == "" || last[m.CollapseKey] == m.Seq {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 // fail closes the session after an error in the writer.
@@ -420,6 +562,21 @@ func (b *batch) addMsg(m *store.Message) {
 		b.buf = append(b.buf, ',')
 	}
 	b.buf = appendMessage(b.buf, m)
+	b.open++
+	b.delivered++
+}
+
+func (b *batch) addTopic(token string, m *store.TopicMessage) {
+	if b.open >= maxMessagesPerFrame || (b.open > 0 && len(b.buf)-b.openStart > maxFrameBytes) {
+		b.closeOpen()
+	}
+	if b.open == 0 {
+		b.openStart = len(b.buf)
+		b.buf = append(b.buf, `{"type":"messages","messages":[`...)
+	} else {
+		b.buf = append(b.buf, ',')
+	}
+	b.buf = appendTopicMessage(b.buf, token, m)
 	b.open++
 	b.delivered++
 }

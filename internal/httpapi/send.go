@@ -74,26 +74,41 @@ func (a *API) doSend(w http.ResponseWriter, r *http.Request) (result string, fer
 	if token == "" {
 		token = m.Fid // a Herald registration token doubles as the installation ID
 	}
-	if token == "" {
-		return "", fcm.InvalidArgument("message", "Topic and condition targets are not available in this version of Herald yet; send to a registration token.")
-	}
 	var notif *herald.Notification
 	if n := m.Notification; n != nil {
 		notif = &herald.Notification{Title: n.Title, Body: n.Body, Image: n.Image}
 	}
-	id, err := a.Hub.Send(ctx, dispatch.Outgoing{
-		ProjectID:    project,
-		Token:        token,
-		TTL:          m.TTL(),
-		CollapseKey:  m.CollapseKey(),
-		High:         m.HighPriority(),
-		Body:         dispatch.Body{Data: m.DeliveryData(), Notification: notif},
-		Platform:     m.Platform(),
-		ValidateOnly: req.ValidateOnly,
-	})
+	msgBody := dispatch.Body{Data: m.DeliveryData(), Notification: notif}
+	var id string
+	if token != "" {
+		id, err = a.Hub.Send(ctx, dispatch.Outgoing{
+			ProjectID:    project,
+			Token:        token,
+			TTL:          m.TTL(),
+			CollapseKey:  m.CollapseKey(),
+			High:         m.HighPriority(),
+			Body:         msgBody,
+			Platform:     m.Platform(),
+			ValidateOnly: req.ValidateOnly,
+		})
+	} else {
+		id, err = a.Hub.SendTopic(ctx, dispatch.OutgoingTopic{
+			ProjectID:    project,
+			Topic:        m.Topic,
+			Condition:    m.Condition,
+			TTL:          m.TTL(),
+			CollapseKey:  m.CollapseKey(),
+			High:         m.HighPriority(),
+			Body:         msgBody,
+			Platform:     m.Platform(),
+			ValidateOnly: req.ValidateOnly,
+		})
+	}
 	switch {
 	case errors.Is(err, quota.ErrOverloaded), errors.As(err, new(*quota.ExceededError)):
 		return "", a.refusal(err)
+	case errors.Is(err, dispatch.ErrBadCondition):
+		return "", fcm.InvalidArgument("message.condition", "Invalid condition: %v", errors.Unwrap(err))
 	case errors.Is(err, dispatch.ErrUnregistered):
 		return "", fcm.Unregistered()
 	case errors.Is(err, dispatch.ErrSenderIDMismatch):

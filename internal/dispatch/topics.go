@@ -1,0 +1,333 @@
+package dispatch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/heraldpush/herald/internal/condition"
+	"github.com/heraldpush/herald/internal/store"
+)
+
+// Topic delivery (DESIGN.md §4). A topic or condition message is written
+// once to its project's topic log. Then the hub publishes it, in log
+// order, to the connected registrations whose subscriptions match; each
+// session writes it in its registration's topic stream (Message.TopicSeq).
+// A registration that was away catches up from the log after its cursor.
+//
+// The hub keeps, for connected registrations only, their subscriptions
+// (topic → the log position of the subscription) and an index from
+// project topic to tokens. Registrations without topic state (never
+// subscribed in their project) are not in it.
+
+// topicState is what the hub knows of a connected registration's topics.
+type topicState struct {
+	project string
+	subs    map[string]uint64 // topic → Since
+}
+
+// topicEntry is a published log entry with its parsed condition.
+type topicEntry struct {
+	*store.TopicMessage
+	cond *condition.Condition // nil for a topic message
+}
+
+// matches reports whether the entry is for a registration with these
+// subscriptions: subscribed to its topic before it, or satisfying its
+// condition with the topics subscribed before it.
+func (e *topicEntry) matches(subs map[string]uint64) bool {
+	has := func(t string) bool {
+		since, ok := subs[t]
+		return ok && since < e.Seq
+	}
+	if e.cond == nil {
+		return has(e.Topic)
+	}
+	return e.cond.Eval(has)
+}
+
+func newTopicEntry(m *store.TopicMessage) (*topicEntry, error) {
+	e := &topicEntry{TopicMessage: m}
+	if m.Condition != "" {
+		c, err := condition.Parse(m.Condition)
+		if err != nil {
+			return nil, err
+		}
+		e.cond = c
+	}
+	return e, nil
+}
+
+// topics is the hub's topic index and its per-project publishers.
+type topics struct {
+	mu      sync.RWMutex
+	regs    map[string]*topicState         // token → state, connected registrations
+	byTopic map[string]map[string]struct{} // project\x00topic → tokens
+	byProj  map[string]map[string]struct{} // project → tokens with topic state
+
+	pubMu sync.Mutex
+	pubs  map[string]*publisher // project → publisher
+}
+
+func newTopics() *topics {
+	return &topics{
+		regs: map[string]*topicState{}, byTopic: map[string]map[string]struct{}{},
+		byProj: map[string]map[string]struct{}{}, pubs: map[string]*publisher{},
+	}
+}
+
+func topicKey(project, topic string) string { return project + "\x00" + topic }
+
+// set replaces a registration's subscriptions in the index (nil removes it).
+func (t *topics) set(token string, st *topicState) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if old := t.regs[token]; old != nil {
+		for topic := range old.subs {
+			k := topicKey(old.project, topic)
+			delete(t.byTopic[k], token)
+			if len(t.byTopic[k]) == 0 {
+				delete(t.byTopic, k)
+			}
+		}
+		delete(t.byProj[old.project], token)
+		if len(t.byProj[old.project]) == 0 {
+			delete(t.byProj, old.project)
+		}
+		delete(t.regs, token)
+	}
+	if st == nil {
+		return
+	}
+	t.regs[token] = st
+	for topic := range st.subs {
+		k := topicKey(st.project, topic)
+		if t.byTopic[k] == nil {
+			t.byTopic[k] = map[string]struct{}{}
+		}
+		t.byTopic[k][token] = struct{}{}
+	}
+	if t.byProj[st.project] == nil {
+		t.byProj[st.project] = map[string]struct{}{}
+	}
+	t.byProj[st.project][token] = struct{}{}
+}
+
+// subsOf returns a registration's subscriptions as the hub knows them.
+func (t *topics) subsOf(token string) map[string]uint64 {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	if st := t.regs[token]; st != nil {
+		return st.subs
+	}
+	return nil
+}
+
+// targets returns the connected tokens an entry is for.
+func (t *topics) targets(e *topicEntry) []string {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	var candidates map[string]struct{}
+	switch {
+	case e.cond == nil:
+		candidates = t.byTopic[topicKey(e.ProjectID, e.Topic)]
+	case e.cond.Eval(func(string) bool { return false }):
+		// True without any topic: every registration with topic state.
+		candidates = t.byProj[e.ProjectID]
+	default:
+		candidates = map[string]struct{}{}
+		for _, topic := range e.cond.Topics() {
+			for tok := range t.byTopic[topicKey(e.ProjectID, topic)] {
+				candidates[tok] = struct{}{}
+			}
+		}
+	}
+	out := make([]string, 0, len(candidates))
+	for tok := range candidates {
+		if st := t.regs[tok]; st != nil && e.matches(st.subs) {
+			out = append(out, tok)
+		}
+	}
+	return out
+}
+
+// loadTopics reads a registration's topic state from the store and puts
+// it in the index. It returns the registration's cursor, and whether it
+// has topic state at all (a cursor of 0 is a cursor: the log was empty).
+func (h *Hub) loadTopics(ctx context.Context, token, project string) (uint64, bool, error) {
+	subs, err := h.store.Subscriptions(ctx, token)
+	if err != nil {
+		return 0, false, fmt.Errorf("reading subscriptions: %w", err)
+	}
+	cursor, err := h.store.TopicCursor(ctx, token)
+	if err != nil {
+		return 0, false, fmt.Errorf("reading topic cursor: %w", err)
+	}
+	if len(subs) == 0 && cursor == 0 {
+		h.topics.set(token, nil)
+		return 0, false, nil
+	}
+	st := &topicState{project: project, subs: make(map[string]uint64, len(subs))}
+	for _, s := range subs {
+		st.subs[s.Topic] = s.Since
+	}
+	h.topics.set(token, st)
+	return cursor, true, nil
+}
+
+// TopicsChanged re-reads the subscriptions of a registration after they
+// changed, so that a connected device gets the messages of its new topics
+// at once (and no more of the old ones).
+func (h *Hub) TopicsChanged(ctx context.Context, token string) error {
+	s := h.sessionFor(token)
+	if s == nil {
+		return nil
+	}
+	reg, err := h.store.Registration(ctx, token)
+	if err != nil {
+		return fmt.Errorf("looking up registration: %w", err)
+	}
+	cursor, on, err := h.loadTopics(ctx, token, reg.ProjectID)
+	if err != nil {
+		return err
+	}
+	if on {
+		s.topicCursor(token, cursor)
+	}
+	return nil
+}
+
+// publisher publishes one project's log entries to the connected
+// registrations, in log order.
+type publisher struct {
+	mu   sync.Mutex
+	next uint64 // the next log position to publish
+}
+
+// publisherFor returns the project's publisher, creating it (with the
+// log's current head) before this process appends to the project's log.
+func (h *Hub) publisherFor(ctx context.Context, project string) (*publisher, error) {
+	h.topics.pubMu.Lock()
+	defer h.topics.pubMu.Unlock()
+	if p := h.topics.pubs[project]; p != nil {
+		return p, nil
+	}
+	_, head, err := h.store.TopicLog(ctx, project, ^uint64(0)-1, h.now(), 1)
+	if err != nil {
+		return nil, fmt.Errorf("reading topic log head: %w", err)
+	}
+	p := &publisher{next: head + 1}
+	h.topics.pubs[project] = p
+	return p, nil
+}
+
+// publish hands a committed entry to the connected registrations it is
+// for. Entries are published in log order: one that arrives before an
+// earlier one (its sender goroutine was slower, or it returned an error
+// after the commit) publishes the earlier ones first, read from the log —
+// every entry below a committed one is committed too.
+func (h *Hub) publish(ctx context.Context, p *publisher, e *topicEntry) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if e.Seq < p.next {
+		return // published already, by a later entry's catch-up
+	}
+	for p.next < e.Seq {
+		missing, _, err := h.store.TopicLog(ctx, e.ProjectID, p.next-1, h.now(), 256)
+		if err != nil {
+			h.logger.Error("reading topic log to publish in order", "project", e.ProjectID, "err", err)
+			break // devices catch up from the log when they reconnect
+		}
+		progressed := false
+		for i := range missing {
+			if missing[i].Seq >= e.Seq {
+				break
+			}
+			if me, err := newTopicEntry(&missing[i]); err != nil {
+				h.logger.Error("stored condition does not parse", "seq", missing[i].Seq, "err", err)
+			} else {
+				h.fanOut(me)
+			}
+			p.next, progressed = missing[i].Seq+1, true
+		}
+		if !progressed {
+			break // nothing below e: expired entries, or a new epoch after a crash
+		}
+	}
+	h.fanOut(e)
+	p.next = e.Seq + 1
+}
+
+func (h *Hub) fanOut(e *topicEntry) {
+	for _, tok := range h.topics.targets(e) {
+		if s := h.sessionFor(tok); s != nil {
+			s.offerTopic(tok, e)
+		}
+	}
+}
+
+// ErrBadCondition wraps a condition that does not parse.
+var ErrBadCondition = errors.New("invalid condition")
+
+// OutgoingTopic is a message to a topic or a condition.
+type OutgoingTopic struct {
+	ProjectID    string
+	Topic        string // exactly one of Topic and Condition
+	Condition    string
+	TTL          time.Duration
+	CollapseKey  string
+	High         bool
+	Body         Body
+	Platform     []byte
+	ValidateOnly bool
+}
+
+// SendTopic writes a topic or condition message once to the project's
+// topic log and publishes it to the connected subscribers; the others get
+// it when they come back. It returns the message ID once it is on disk.
+func (h *Hub) SendTopic(ctx context.Context, o OutgoingTopic) (string, error) {
+	var cond string
+	if o.Condition != "" {
+		c, err := condition.Parse(o.Condition)
+		if err != nil {
+			return "", fmt.Errorf("%w: %v", ErrBadCondition, err)
+		}
+		cond = c.String()
+	}
+	if o.ValidateOnly {
+		return ValidateOnlyID, nil
+	}
+	payload, err := EncodeBody(o.Body)
+	if err != nil {
+		return "", fmt.Errorf("encoding message body: %w", err)
+	}
+	p, err := h.publisherFor(ctx, o.ProjectID)
+	if err != nil {
+		return "", err
+	}
+	now := h.now()
+	expires := now.Add(o.TTL)
+	if o.TTL == 0 {
+		expires = now.Add(zeroTTLWindow)
+	}
+	m := &store.TopicMessage{
+		ProjectID: o.ProjectID, Topic: o.Topic, Condition: cond,
+		ID: h.newID(), AcceptedAt: now, ExpiresAt: expires, TTL: o.TTL,
+		CollapseKey: o.CollapseKey, High: o.High, Payload: payload, Platform: o.Platform,
+	}
+	start := time.Now()
+	seqs, err := h.store.AppendTopic(ctx, []store.TopicMessage{*m})
+	h.metrics.StoreSeconds.WithLabelValues("append_topic").Observe(time.Since(start).Seconds())
+	if err != nil {
+		return "", fmt.Errorf("storing topic message: %w", err)
+	}
+	m.Seq = seqs[0]
+	e, err := newTopicEntry(m)
+	if err != nil {
+		return "", err
+	}
+	h.publish(context.WithoutCancel(ctx), p, e)
+	return m.ID, nil
+}
