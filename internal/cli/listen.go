@@ -28,26 +28,44 @@ type listenOptions struct {
 	stateDir   string
 	pretty     bool
 	background bool
+	topics     *topicList
+}
+
+// topicList is the value of a repeatable --topic.
+type topicList []string
+
+func (l *topicList) String() string { return strings.Join(*l, ",") }
+
+func (l *topicList) Set(s string) error {
+	if s == "" {
+		return errors.New("want a topic name")
+	}
+	*l = append(*l, s)
+	return nil
 }
 
 func parseListen(env *Env, args []string) (listenOptions, error) {
 	const name = "listen"
-	var o listenOptions
+	o := listenOptions{topics: &topicList{}}
 	f := newFlagSet(name, "herald listen --app-key KEY [flags]",
 		"Act as a device: register an app with its app key, print the token, then print every\n"+
 			"message sent to that token, until interrupted. The token comes first, on its own\n"+
 			"line (\"token: T\"); then each message is one JSON line (the device protocol's\n"+
 			"message, docs/protocol.md) on stdout; progress goes to stderr. The state directory\n"+
 			"keeps the device: a second run with the same --state is the same device, with the\n"+
-			"same token, and receives what was sent while it was away, without duplicates.",
+			"same token, and receives what was sent while it was away, without duplicates.\n"+
+			"With --topic, the registration is also subscribed to topics (kept by the server:\n"+
+			"later runs stay subscribed) and receives what is sent to them from then on.",
 		"herald listen --app-key KEY\n"+
 			"herald listen --app-key KEY --pretty --background\n"+
-			"herald listen --app-key KEY --state /tmp/device2 | jq .data")
+			"herald listen --app-key KEY --state /tmp/device2 | jq .data\n"+
+			"herald listen --app-key KEY --topic news --topic weather")
 	o.server.register(f)
 	f.String(&o.appKey, "app-key", "", "HERALD_APP_KEY", "app `KEY` to register, from herald app create (required)")
 	f.String(&o.project, "project", "", "HERALD_PROJECT", "project `ID` the app key must belong to (a check)")
 	f.String(&o.stateDir, "state", "", "", "`DIR` that keeps the device credential, its tokens and what it has received")
 	f.note("state", "default: herald/listen in the user config dir")
+	f.Var(o.topics, "topic", "", "subscribe to `TOPIC` after registering; repeat for more")
 	f.Bool(&o.pretty, "pretty", false, "", "print messages for people instead of JSON lines")
 	f.Bool(&o.background, "background", false, "",
 		"run as an app in the background: notifications also pop up with notify-send, if installed")
@@ -126,6 +144,12 @@ func runListen(ctx context.Context, env *Env, args []string) error {
 			"list the app keys of a project with herald app list --project %s", o.project)
 	}
 	fmt.Fprintf(env.Stdout, "token: %s\n", token)
+	for _, topic := range *o.topics {
+		if err := c.Subscribe(ctx, o.appKey, topic); err != nil {
+			return err // the server says what is wrong with the name
+		}
+		fmt.Fprintf(env.Stderr, "Subscribed to topic %s.\n", topic)
+	}
 	if o.background {
 		if err := c.SetAppState(ctx, herald.Background); err != nil {
 			return err
@@ -181,7 +205,14 @@ func (p *listenPrinter) message(m herald.Message) {
 	}
 	var sb strings.Builder
 	at := time.UnixMilli(m.SentAtMillis).Format(time.DateTime)
-	fmt.Fprintf(&sb, "— message %d from %s, %s priority, sent %s (id %s)\n", m.Seq, m.From, m.Priority, at, m.ID)
+	switch {
+	case m.Topic != "":
+		fmt.Fprintf(&sb, "— topic message %d to %s from %s, %s priority, sent %s (id %s)\n", m.TopicSeq, m.Topic, m.From, m.Priority, at, m.ID)
+	case m.Condition != "":
+		fmt.Fprintf(&sb, "— topic message %d to %s from %s, %s priority, sent %s (id %s)\n", m.TopicSeq, m.Condition, m.From, m.Priority, at, m.ID)
+	default:
+		fmt.Fprintf(&sb, "— message %d from %s, %s priority, sent %s (id %s)\n", m.Seq, m.From, m.Priority, at, m.ID)
+	}
 	if m.CollapseKey != "" {
 		fmt.Fprintf(&sb, "  collapse key: %s\n", m.CollapseKey)
 	}

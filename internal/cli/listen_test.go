@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -168,5 +169,55 @@ func TestListenChecksTheProject(t *testing.T) {
 	err = runListen(t.Context(), env, []string{"--server", srv.URL, "--app-key", "wrong", "--state", t.TempDir()})
 	if err == nil || !strings.Contains(hintOf(err), "herald app list") {
 		t.Fatalf("runListen with a wrong key = %v (hint %q)", err, hintOf(err))
+	}
+}
+
+// herald listen --topic subscribes the registration after registering;
+// the server keeps the subscriptions (GET /iid/info lists them).
+func TestListenSubscribesToTopics(t *testing.T) {
+	srv := heraldtest.Start(t)
+	srv.CreateProject(t, "demo")
+	key := srv.CreateApp(t, "demo")
+	out, stderr, stop := startListen(t, "--server", srv.URL, "--app-key", key, "--state", t.TempDir(),
+		"--topic", "news", "--topic", "/topics/50%off")
+	token, ok := strings.CutPrefix(out.next(t), "token: ")
+	if !ok {
+		t.Fatal("listen printed no token first")
+	}
+	var progress []string
+	for {
+		line := stderr.next(t)
+		if strings.HasPrefix(line, "Connected to ") {
+			break
+		}
+		if strings.HasPrefix(line, "Subscribed") {
+			progress = append(progress, line)
+		}
+	}
+	if diff := cmp.Diff([]string{"Subscribed to topic news.", "Subscribed to topic /topics/50%off."}, progress); diff != "" {
+		t.Errorf("progress (-want +got):\n%s", diff)
+	}
+	var info struct {
+		Rel struct {
+			Topics map[string]struct{ AddDate string }
+		}
+	}
+	srv.Admin(t, http.MethodGet, "/iid/info/"+token+"?details=true", nil, &info)
+	var topics []string
+	for name := range info.Rel.Topics {
+		topics = append(topics, name)
+	}
+	slices.Sort(topics)
+	if diff := cmp.Diff([]string{"50%off", "news"}, topics); diff != "" {
+		t.Errorf("subscriptions (-want +got):\n%s", diff)
+	}
+	if err := stop(); !errors.Is(err, context.Canceled) {
+		t.Fatalf("listen ended with %v, want context.Canceled", err)
+	}
+
+	env := &Env{Stdout: &bytes.Buffer{}, Stderr: &bytes.Buffer{}, Getenv: func(string) string { return "" }}
+	err := runListen(t.Context(), env, []string{"--server", srv.URL, "--app-key", key, "--state", t.TempDir(), "--topic", "a b"})
+	if err == nil || !strings.Contains(err.Error(), "invalid topic name") {
+		t.Fatalf("listen --topic 'a b' = %v, want the server's invalid topic name error", err)
 	}
 }
