@@ -220,20 +220,3 @@ func TestOperationsEndpoints(t *testing.T) {
 		}
 	}
 }
-
-// Until topics exist, topic management answers UNIMPLEMENTED: a NOT_FOUND
-// would make the SDKs report the token as unregistered.
-func TestTopicManagementIsUnimplementedNotNotFound(t *testing.T) {
-	srv := heraldtest.Start(t)
-	admin := map[string]string{"Authorization": "Bearer " + srv.AdminToken}
-	for _, c := range []struct{ method, path string }{
-		{"POST", "/v1/projects/demo/registrations/tok/topicSubscriptions?topic_name=news"},
-		{"DELETE", "/v1/projects/demo/registrations/tok/topicSubscriptions/news?allow_missing=true"},
-		{"POST", "/iid/v1:batchAdd"},
-	} {
-		code, st, _ := call(t, c.method, srv.URL+c.path, `{}`, admin)
-		if code != 501 || st.Status != "UNIMPLEMENTED" {
-			t.Errorf("%s %s: %d %s, want 501 UNIMPLEMENTED", c.method, c.path, code, st.Status)
-		}
-	}
-}

@@ -27,7 +27,7 @@ type iidInfoResponse struct {
 }
 
 type iidRel struct {
-	// Topics is empty until topics exist.
+	// Topics are the registration's subscriptions, by name.
 	Topics map[string]iidTopic `json:"topics"`
 }
 
@@ -92,7 +92,16 @@ func (a *API) iidInfo(w http.ResponseWriter, r *http.Request) {
 	}
 	if details {
 		resp.ConnectDate = reg.Seen().UTC().Format(time.DateOnly)
-		resp.Rel = &iidRel{Topics: map[string]iidTopic{}}
+		subs, err := a.Hub.Subscriptions(ctx, reg.Token)
+		if err != nil {
+			a.Logger.Error("listing subscriptions", "err", err)
+			iidError(w, http.StatusInternalServerError, "INTERNAL")
+			return
+		}
+		resp.Rel = &iidRel{Topics: make(map[string]iidTopic, len(subs))}
+		for _, s := range subs {
+			resp.Rel.Topics[s.Topic] = iidTopic{AddDate: s.CreatedAt.UTC().Format(time.DateOnly)}
+		}
 	}
 	writeJSON(w, http.StatusOK, resp)
 }

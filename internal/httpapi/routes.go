@@ -1,6 +1,7 @@
 // Package httpapi serves Herald's HTTP surfaces on one mux: the FCM HTTP v1
-// send API, the OAuth2 token endpoint, the admin API, the device API and
-// connection endpoint, and the operations endpoints. Routes match on the
+// send API, topic management (Instance ID and topicSubscriptions), the
+// OAuth2 token endpoint, the admin API, the device API and connection
+// endpoint, and the operations endpoints. Routes match on the
 // path only: SDKs redirected to Herald keep Google's Host header.
 package httpapi
 
@@ -75,17 +76,22 @@ func (a *API) Handler() http.Handler {
 	})
 	mux.Handle("GET /metrics", a.Metrics.Handler())
 
-	// Topic management arrives with topics; until then these answer
-	// UNIMPLEMENTED, never NOT_FOUND, which the SDKs would read as "this
-	// registration token is gone" and make apps delete valid tokens.
+	mux.HandleFunc("POST /iid/v1:batchAdd", a.iidBatch(true))
+	mux.HandleFunc("POST /iid/v1:batchRemove", a.iidBatch(false))
+	mux.HandleFunc("POST /v1/projects/{project}/registrations/{token}/topicSubscriptions", a.createTopicSubscription)
+	mux.HandleFunc("DELETE /v1/projects/{project}/registrations/{token}/topicSubscriptions/{topic}", a.deleteTopicSubscription)
+	mux.HandleFunc("POST "+herald.PathRegistration+"/{token}"+herald.PathTopics+"/{topic}", a.deviceTopic(true))
+	mux.HandleFunc("DELETE "+herald.PathRegistration+"/{token}"+herald.PathTopics+"/{topic}", a.deviceTopic(false))
+	// get, list and patch of topicSubscriptions are not served: UNIMPLEMENTED,
+	// never NOT_FOUND, which the SDKs would read as "this registration
+	// token is gone" and make apps delete valid tokens.
 	for _, p := range []string{
 		"/v1/projects/{project}/registrations/{token}/topicSubscriptions",
 		"/v1/projects/{project}/registrations/{token}/topicSubscriptions/{topic}",
-		"/iid/v1:batchAdd", "/iid/v1:batchRemove",
 	} {
 		mux.HandleFunc(p, func(w http.ResponseWriter, r *http.Request) {
 			fcm.WriteError(w, &fcm.Error{HTTPStatus: http.StatusNotImplemented, Status: "UNIMPLEMENTED",
-				Message: "Topic management is not available in this version of Herald yet."})
+				Message: "Herald serves create (POST) and delete (DELETE) of topicSubscriptions only."})
 		})
 	}
 

@@ -11,6 +11,11 @@
 //   HERALD_TOKEN          a registered token of the project
 //   HERALD_DELETED_TOKEN  a token of the project whose device deleted it
 //   HERALD_FOREIGN_TOKEN  a token of another project
+//   HERALD_MODE           "send" (default): the send calls; "topics": the
+//                         topic management calls (subscribeToTopic,
+//                         unsubscribeFromTopic), which firebase-admin 14.5
+//                         makes one token at a time on FCM's
+//                         topicSubscriptions API
 //
 // Output: one JSON line per SDK call on stdout ({"op":..., ...}), then one
 // {"op":"wire"} line listing every HTTP request the SDK made. Exit status 0
@@ -48,6 +53,7 @@ const good = env('HERALD_TOKEN');
 const deleted = env('HERALD_DELETED_TOKEN');
 const foreign = env('HERALD_FOREIGN_TOKEN');
 const caFile = process.env.HERALD_TLS_CA || '';
+const mode = process.env.HERALD_MODE || 'send';
 
 const sep = addr.lastIndexOf(':');
 const host = addr.slice(0, sep);
@@ -126,6 +132,31 @@ async function batch(op, fn) {
   }
 }
 
+// topics prints the outcome of one subscribeToTopic/unsubscribeFromTopic call.
+async function topics(op, fn) {
+  try {
+    const r = await fn();
+    print({
+      op,
+      successCount: r.successCount,
+      failureCount: r.failureCount,
+      errors: r.errors.map((e) => ({ index: e.index, code: e.error.code })),
+    });
+  } catch (err) {
+    print({ op, thrown: errorResult(err) });
+  }
+}
+
+// topicCalls subscribes and unsubscribes: new, existing (409) and missing
+// subscriptions, tokens deleted, of another project and unknown.
+async function topicCalls(messaging) {
+  await topics('subscribe', () => messaging.subscribeToTopic(good, 'news'));
+  await topics('subscribeMixed', () => messaging.subscribeToTopic([good, deleted, foreign, 'no-such-token'], 'news'));
+  await topics('unsubscribe', () => messaging.unsubscribeFromTopic([good, deleted], 'news'));
+  await topics('unsubscribeMissing', () => messaging.unsubscribeFromTopic(good, 'never-subscribed'));
+  await topics('subscribePrefixed', () => messaging.subscribeToTopic([good], '/topics/50%off'));
+}
+
 async function main() {
   const agent = new ToHerald({ keepAlive: true });
   // cert(path, agent): the real service-account credential; its token
@@ -137,6 +168,14 @@ async function main() {
   const app = initializeApp({ credential: cert(saPath, agent), httpAgent: agent }, 'herald-e2e');
   const messaging = getMessaging(app);
   messaging.enableLegacyHttpTransport();
+
+  if (mode === 'topics') {
+    await topicCalls(messaging);
+    await deleteApp(app);
+    agent.destroy();
+    print({ op: 'wire', requests: wire });
+    return;
+  }
 
   // A message as real apps send it: every platform block at once.
   const full = {
