@@ -188,7 +188,9 @@ func (c *Client) handleTokenRefresh(tr herald.TokenRefresh) error {
 	appKey := c.st.appKeyOf(tr.Old)
 	if appKey != "" {
 		r := c.st.Registrations[appKey]
-		r.Token, r.LastHandled, r.LastHandledTopic = tr.New, 0, 0
+		// The new token starts its own sequence; topic log positions are
+		// the project's, and the server moved the cursor with the token.
+		r.Token, r.LastHandled = tr.New, 0
 	}
 	c.mu.Unlock()
 	if appKey == "" {

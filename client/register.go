@@ -128,7 +128,7 @@ func (c *Client) RefreshToken(ctx context.Context, appKey string) (string, error
 	}
 	c.mu.Lock()
 	if r := c.st.Registrations[appKey]; r != nil && r.Token == old {
-		r.Token, r.LastHandled, r.LastHandledTopic = ans.Token, 0, 0
+		r.Token, r.LastHandled = ans.Token, 0 // LastHandledTopic carries over (project log positions)
 		if ans.ProjectID != "" {
 			r.ProjectID = ans.ProjectID
 		}

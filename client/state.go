@@ -33,7 +33,9 @@ type registration struct {
 	// (the dedupe mark and the hello resume point).
 	LastHandled uint64 `json:"last_handled,omitempty"`
 	// LastHandledTopic is the same for Token's topic stream: the highest
-	// topic log position (Message.TopicSeq) whose callbacks have run.
+	// topic log position (Message.TopicSeq) whose callbacks have run. The
+	// positions are the project's, so it survives a refresh of Token (the
+	// server moves the subscriptions and the cursor to the new token).
 	LastHandledTopic uint64 `json:"last_handled_topic,omitempty"`
 }
 
