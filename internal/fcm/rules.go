@@ -39,7 +39,7 @@ func checkLabel(path, label string) *Error {
 	if label == "" {
 		return nil
 	}
-	if len(label) > MaxAnalyticsLabel || !validTopic(label) {
+	if len(label) > MaxAnalyticsLabel || !ValidTopic(label) {
 		return invalidValue(path, "an analytics label must match [a-zA-Z0-9-_.~%%]{1,%d}, not %s.", MaxAnalyticsLabel, quoteValue(label))
 	}
 	return nil
@@ -287,7 +287,7 @@ func (l *lexer) checkFCMOptions(path string) *Error {
 		}
 		switch name {
 		case "analytics_label":
-			if len(s) > MaxAnalyticsLabel || !validTopic(s) {
+			if len(s) > MaxAnalyticsLabel || !ValidTopic(s) {
 				return checkLabel(path+".analytics_label", s)
 			}
 		case "image": // apns

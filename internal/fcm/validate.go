@@ -45,7 +45,7 @@ func (m *Message) validate() *Error {
 	if len(m.Fid) > MaxTokenLength && utf8.RuneCountInString(m.Fid) > MaxTokenLength {
 		return InvalidArgument("message.fid", "The installation ID is not valid: longer than %d characters.", MaxTokenLength)
 	}
-	if m.Topic != "" && !validTopic(m.Topic) {
+	if m.Topic != "" && !ValidTopic(m.Topic) {
 		return InvalidArgument("message.topic", "Invalid topic name %s: it must match [a-zA-Z0-9-_.~%%]{1,%d}.", quoteName(m.Topic), MaxTopicLength)
 	}
 	if err := checkDataKeys("message.data", m.Data); err != nil {
@@ -101,8 +101,8 @@ func (m *Message) hasNotificationText() bool {
 	return m.Notification != nil && (m.Notification.Title != "" || m.Notification.Body != "")
 }
 
-// validTopic reports whether name matches [a-zA-Z0-9-_.~%]{1,900}.
-func validTopic(name string) bool {
+// ValidTopic reports whether name matches [a-zA-Z0-9-_.~%]{1,900}.
+func ValidTopic(name string) bool {
 	if len(name) == 0 || len(name) > MaxTopicLength {
 		return false
 	}

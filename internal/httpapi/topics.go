@@ -42,21 +42,6 @@ const (
 // SDK maps it to messaging/too-many-topics.
 const codeTooManyTopics = "TOO_MANY_TOPICS"
 
-// validTopicName reports whether name matches [a-zA-Z0-9-_.~%]{1,900}.
-func validTopicName(name string) bool {
-	if name == "" || len(name) > fcm.MaxTopicLength {
-		return false
-	}
-	for i := 0; i < len(name); i++ {
-		switch c := name[i]; {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9',
-			c == '-', c == '_', c == '.', c == '~', c == '%':
-		default:
-			return false
-		}
-	}
-	return true
-}
 
 // wellFormedToken reports whether token could be a registration token:
 // 1 to fcm.MaxTokenLength printable ASCII characters, no space.
@@ -123,7 +108,7 @@ func (a *API) iidBatch(add bool) http.HandlerFunc {
 			return
 		}
 		topic := strings.TrimPrefix(req.To, "/topics/")
-		if !validTopicName(topic) || len(req.Tokens) == 0 || len(req.Tokens) > maxBatchTokens {
+		if !fcm.ValidTopic(topic) || len(req.Tokens) == 0 || len(req.Tokens) > maxBatchTokens {
 			iidError(w, http.StatusBadRequest, "INVALID_ARGUMENT")
 			return
 		}
@@ -253,7 +238,7 @@ func checkTopicRequest(token, topic, field string) *fcm.Error {
 	if !wellFormedToken(token) {
 		return fcm.InvalidArgument("registration", "The registration token is not a valid FCM registration token.")
 	}
-	if !validTopicName(topic) {
+	if !fcm.ValidTopic(topic) {
 		return fcm.InvalidArgument(field, "Invalid topic name %s: %s.", strconv.Quote(topic), topicNameRule)
 	}
 	return nil
@@ -290,7 +275,7 @@ func (a *API) deviceTopic(subscribe bool) http.HandlerFunc {
 			return
 		}
 		topic := r.PathValue("topic")
-		if !validTopicName(topic) {
+		if !fcm.ValidTopic(topic) {
 			writeStatus(w, http.StatusBadRequest, "INVALID_ARGUMENT", "invalid topic name "+strconv.Quote(topic)+": "+topicNameRule)
 			return
 		}
