@@ -347,4 +347,10 @@ func TestNodeFirebaseAdminTopics(t *testing.T) {
 	if diff := cmp.Diff([]string{"50%off"}, subscribedTopics(t, srv, d.token, day0, today())); diff != "" {
 		t.Errorf("topics (-want +got):\n%s", diff)
 	}
+	// What Node subscribed it to, the device now receives (and only that).
+	p.send(t, &messaging.Message{Topic: "news", Data: map[string]string{"n": "unsubscribed topic"}})
+	p.send(t, &messaging.Message{Topic: "50%off", Data: map[string]string{"n": "sale"}})
+	if m := d.next(t); m.Topic != "50%off" || m.Data["n"] != "sale" {
+		t.Fatalf("device got %+v, want the 50%%off topic message", m)
+	}
 }
