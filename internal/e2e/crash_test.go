@@ -506,21 +506,27 @@ func isConnErr(err error) bool {
 // send posts one message and returns its ID (the last part of the name
 // projects/P/messages/ID, which the device sees as herald.Message.ID).
 func (s *sender) send(token, tag string) (string, error) {
-	body, err := json.Marshal(map[string]any{"message": map[string]any{
+	return postMessage(s.hc, s.url, s.access, map[string]any{
 		"token":   token,
 		"data":    map[string]string{"n": tag},
 		"android": map[string]string{"priority": "high"},
-	}})
+	})
+}
+
+// postMessage posts one FCM v1 message to url (the crash project's
+// messages:send) and returns its ID.
+func postMessage(hc *http.Client, url, access string, msg map[string]any) (string, error) {
+	body, err := json.Marshal(map[string]any{"message": msg})
 	if err != nil {
 		return "", err
 	}
-	req, err := http.NewRequest("POST", s.url, bytes.NewReader(body))
+	req, err := http.NewRequest("POST", url, bytes.NewReader(body))
 	if err != nil {
 		return "", err
 	}
-	req.Header.Set("Authorization", "Bearer "+s.access)
+	req.Header.Set("Authorization", "Bearer "+access)
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := s.hc.Do(req)
+	resp, err := hc.Do(req)
 	if err != nil {
 		return "", err
 	}
@@ -545,6 +551,14 @@ func (s *sender) send(token, tag string) (string, error) {
 	return ans.Name[len(prefix):], nil
 }
 
+// crashLedger is what a crashDevice reports to: its app callbacks, what
+// its connections carried, and what must not happen.
+type crashLedger interface {
+	received(dev int, m herald.Message)
+	wire(dev int, id string, seq uint64)
+	problem(format string, args ...any)
+}
+
 // crashDevice is one device: a client SDK instance with a state directory
 // that survives its restarts, running for the whole test.
 type crashDevice struct {
@@ -552,7 +566,7 @@ type crashDevice struct {
 	server   string
 	appKey   string
 	dir      string
-	led      *ledger
+	led      crashLedger
 	token    string
 	restarts int
 
@@ -645,13 +659,14 @@ func restarts(devs []*crashDevice) int {
 type wireTap struct {
 	net.Conn
 	dev   int
-	led   *ledger
+	led   crashLedger
 	carry []byte // unmatched tail of the previous reads
 }
 
-// wireMsgRE matches the start of a message in a messages frame. The comma
-// after the seq makes sure its digits are complete.
-var wireMsgRE = regexp.MustCompile(`\{"id":"([^"]+)","seq":(\d+),`)
+// wireMsgRE matches the start of a message in a messages frame: its seq,
+// or its tseq for a topic message. The comma after the number makes sure
+// its digits are complete.
+var wireMsgRE = regexp.MustCompile(`\{"id":"([^"]+)","t?seq":(\d+),`)
 
 func (c *wireTap) Read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)
