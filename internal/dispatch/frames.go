@@ -3,6 +3,7 @@ package dispatch
 import (
 	"encoding/json"
 	"strconv"
+	"time"
 
 	"github.com/heraldpush/herald"
 	"github.com/heraldpush/herald/internal/store"
@@ -27,68 +28,69 @@ func EncodeBody(b Body) ([]byte, error) {
 }
 
 func appendMessage(dst []byte, m *store.Message) []byte {
-	dst = append(dst, `{"id":`...)
-	dst = appendString(dst, m.ID)
-	dst = append(dst, `,"seq":`...)
-	dst = strconv.AppendUint(dst, m.Seq, 10)
-	dst = append(dst, `,"token":`...)
-	dst = appendString(dst, m.Token)
-	dst = append(dst, `,"from":`...)
-	dst = appendString(dst, m.ProjectID)
-	dst = append(dst, `,"sent_at_ms":`...)
-	dst = strconv.AppendInt(dst, m.AcceptedAt.UnixMilli(), 10)
-	dst = append(dst, `,"ttl_s":`...)
-	dst = strconv.AppendInt(dst, int64(m.TTL.Seconds()), 10)
-	if m.CollapseKey != "" {
-		dst = append(dst, `,"collapse_key":`...)
-		dst = appendString(dst, m.CollapseKey)
-	}
-	if m.High {
-		dst = append(dst, `,"priority":"high"`...)
-	} else {
-		dst = append(dst, `,"priority":"normal"`...)
-	}
-	if len(m.Payload) > 0 {
-		dst = append(dst, ',')
-		dst = append(dst, m.Payload...)
-	}
-	return append(dst, '}')
+	return appendFrameMessage(dst, frameMessage{
+		id: m.ID, seqName: `,"seq":`, seq: m.Seq, token: m.Token, from: m.ProjectID,
+		sentAt: m.AcceptedAt, ttl: m.TTL, collapseKey: m.CollapseKey, high: m.High, payload: m.Payload,
+	})
 }
 
 // appendTopicMessage appends a topic log entry as a message of the
 // registration token's topic stream.
 func appendTopicMessage(dst []byte, token string, m *store.TopicMessage) []byte {
+	return appendFrameMessage(dst, frameMessage{
+		id: m.ID, seqName: `,"tseq":`, seq: m.Seq, token: token, from: m.ProjectID,
+		topic: m.Topic, condition: m.Condition,
+		sentAt: m.AcceptedAt, ttl: m.TTL, collapseKey: m.CollapseKey, high: m.High, payload: m.Payload,
+	})
+}
+
+// frameMessage is what a message frame says of one message.
+type frameMessage struct {
+	id               string
+	seqName          string // `,"seq":` or `,"tseq":`
+	seq              uint64
+	token, from      string
+	topic, condition string
+	sentAt           time.Time
+	ttl              time.Duration
+	collapseKey      string
+	high             bool
+	payload          []byte
+}
+
+func appendFrameMessage(dst []byte, m frameMessage) []byte {
 	dst = append(dst, `{"id":`...)
-	dst = appendString(dst, m.ID)
-	dst = append(dst, `,"tseq":`...)
-	dst = strconv.AppendUint(dst, m.Seq, 10)
+	dst = appendString(dst, m.id)
+	dst = append(dst, m.seqName...)
+	dst = strconv.AppendUint(dst, m.seq, 10)
 	dst = append(dst, `,"token":`...)
-	dst = appendString(dst, token)
+	dst = appendString(dst, m.token)
 	dst = append(dst, `,"from":`...)
-	dst = appendString(dst, m.ProjectID)
-	if m.Topic != "" {
+	dst = appendString(dst, m.from)
+	if m.topic != "" {
 		dst = append(dst, `,"topic":`...)
-		dst = appendString(dst, m.Topic)
-	} else {
+		dst = appendString(dst, m.topic)
+	}
+	if m.condition != "" {
 		dst = append(dst, `,"condition":`...)
-		dst = appendString(dst, m.Condition)
+		dst = appendString(dst, m.condition)
 	}
 	dst = append(dst, `,"sent_at_ms":`...)
-	dst = strconv.AppendInt(dst, m.AcceptedAt.UnixMilli(), 10)
+	dst = strconv.AppendInt(dst, m.sentAt.UnixMilli(), 10)
 	dst = append(dst, `,"ttl_s":`...)
-	dst = strconv.AppendInt(dst, int64(m.TTL.Seconds()), 10)
-	if m.CollapseKey != "" {
+	dst = strconv.AppendInt(dst, int64(m.ttl.Seconds()), 10)
+	if m.collapseKey != "" {
 		dst = append(dst, `,"collapse_key":`...)
-		dst = appendString(dst, m.CollapseKey)
+		dst = appendString(dst, m.collapseKey)
 	}
-	if m.High {
+	if m.high {
 		dst = append(dst, `,"priority":"high"`...)
 	} else {
 		dst = append(dst, `,"priority":"normal"`...)
 	}
-	if len(m.Payload) > 0 {
+	if len(m.payload) > 0 {
 		dst = append(dst, ',')
-		dst = append(dst, m.Payload...)
+		dst = append(dst, m.payload...)
 	}
 	return append(dst, '}')
 }

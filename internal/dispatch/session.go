@@ -552,21 +552,18 @@ func (b *batch) addMsg(m *store.Message) {
 		b.ends = append(b.ends, len(b.buf))
 		return
 	}
-	if b.open >= maxMessagesPerFrame || (b.open > 0 && len(b.buf)-b.openStart > maxFrameBytes) {
-		b.closeOpen()
-	}
-	if b.open == 0 {
-		b.openStart = len(b.buf)
-		b.buf = append(b.buf, `{"type":"messages","messages":[`...)
-	} else {
-		b.buf = append(b.buf, ',')
-	}
+	b.nextMessage()
 	b.buf = appendMessage(b.buf, m)
-	b.open++
-	b.delivered++
 }
 
 func (b *batch) addTopic(token string, m *store.TopicMessage) {
+	b.nextMessage()
+	b.buf = appendTopicMessage(b.buf, token, m)
+}
+
+// nextMessage makes room for one more message in the open messages frame,
+// opening a new frame when there is none or the open one is full.
+func (b *batch) nextMessage() {
 	if b.open >= maxMessagesPerFrame || (b.open > 0 && len(b.buf)-b.openStart > maxFrameBytes) {
 		b.closeOpen()
 	}
@@ -576,7 +573,6 @@ func (b *batch) addTopic(token string, m *store.TopicMessage) {
 	} else {
 		b.buf = append(b.buf, ',')
 	}
-	b.buf = appendTopicMessage(b.buf, token, m)
 	b.open++
 	b.delivered++
 }
