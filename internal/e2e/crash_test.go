@@ -279,6 +279,7 @@ type childServer struct {
 	bin     string
 	dataDir string
 	addr    string
+	args    []string // more serve flags
 	kills   int
 
 	cmd    *exec.Cmd
@@ -290,7 +291,7 @@ type childServer struct {
 func (s *childServer) start() {
 	t := s.t
 	t.Helper()
-	cmd := exec.Command(s.bin, "serve", "--listen", s.addr, "--data", s.dataDir,
+	cmd := exec.Command(s.bin, append([]string{"serve", "--listen", s.addr, "--data", s.dataDir,
 		"--ping-interval", "1s",
 		// Devices are disconnected during every restart and all the
 		// messages sent meanwhile pend: the pending limit (and its
@@ -300,7 +301,7 @@ func (s *childServer) start() {
 		// device (and may exceed the project quota): not what this test
 		// is about either.
 		"--device-rate-minute", "0", "--device-rate-hour", "0", "--project-quota", "0",
-		"--log-level", "warn")
+		"--log-level", "warn"}, s.args...)...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
