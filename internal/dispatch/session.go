@@ -94,6 +94,15 @@ func newSession(h *Hub, id, deviceID string, conn Conn, state herald.AppState) *
 // batching window, unless something flushes them sooner: a message that is
 // not held, the app coming to the foreground, or the window's end.
 func (s *Session) offer(m *store.Message) {
+	s.enqueue(queued{msg: m}, !m.High && m.Kind == store.KindMessage)
+}
+
+// enqueue queues an offered message, held if it is normal priority
+// (holdable) and the app is in the background. The queue keeps arrival
+// order: a message that is not held first moves the held ones into the
+// queue ahead of it, so everything in the queue is older than everything
+// held, and a flush appends the held ones after the queue.
+func (s *Session) enqueue(q queued, holdable bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -106,15 +115,22 @@ func (s *Session) offer(m *store.Message) {
 		s.kick()
 		return
 	}
-	if !m.High && m.Kind == store.KindMessage && s.state == herald.Background && s.hub.cfg.NormalBatchWindow > 0 {
-		s.held = append(s.held, queued{msg: m})
+	if holdable && s.state == herald.Background && s.hub.cfg.NormalBatchWindow > 0 {
+		s.held = append(s.held, q)
 		if s.hold == nil {
 			s.hold = time.AfterFunc(s.hub.cfg.NormalBatchWindow, s.flushHeld)
 		}
 		return
 	}
-	s.queue = append(s.queue, queued{msg: m})
-	s.flush = true
+	if len(s.held) > 0 {
+		s.queue = append(s.queue, s.held...)
+		s.held = nil
+		if s.hold != nil {
+			s.hold.Stop()
+			s.hold = nil
+		}
+	}
+	s.queue = append(s.queue, q)
 	s.kick()
 }
 
@@ -160,7 +176,7 @@ func (s *Session) takeQueue() []queued {
 	items := s.queue
 	s.queue = s.spare[:0]
 	if s.flush && len(s.held) > 0 {
-		items = append(s.held, items...)
+		items = append(items, s.held...)
 		s.held = nil
 		if s.hold != nil {
 			s.hold.Stop()
@@ -199,28 +215,7 @@ func (s *Session) topicCursor(token string, from uint64) {
 
 // offerTopic queues a published topic log entry for a registration.
 func (s *Session) offerTopic(token string, e *topicEntry) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return
-	}
-	if len(s.queue)+len(s.held) >= s.hub.cfg.SendQueue {
-		s.queue, s.held = s.queue[:0], nil
-		s.overflow = true
-		s.kick()
-		return
-	}
-	q := queued{topic: e, token: token}
-	if !e.High && s.state == herald.Background && s.hub.cfg.NormalBatchWindow > 0 {
-		s.held = append(s.held, q)
-		if s.hold == nil {
-			s.hold = time.AfterFunc(s.hub.cfg.NormalBatchWindow, s.flushHeld)
-		}
-		return
-	}
-	s.queue = append(s.queue, q)
-	s.flush = true
-	s.kick()
+	s.enqueue(queued{topic: e, token: token}, !e.High)
 }
 
 func (s *Session) removeReg(token string) {
