@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -25,14 +26,22 @@ import (
 // registering and receiving, ready with its tokens once every device is
 // connected, a report after finish, or error when it cannot go on. The
 // agent ends when it has sent its report or its stdin closes.
+//
+// With HoldConnect (the topic bench), the agent registers and subscribes
+// its devices without connecting them, writes registered, and connects
+// them only when the parent writes connect: the parent reads the server's
+// memory in between. With RawURL (the raw baseline), the agent registers
+// nothing and connects plain WebSocket clients to the raw server.
 
 // Message types of the agent protocol.
 const (
-	msgProgress = "progress"
-	msgReady    = "ready"
-	msgReport   = "report"
-	msgError    = "error"
-	msgFinish   = "finish"
+	msgProgress   = "progress"
+	msgRegistered = "registered"
+	msgConnect    = "connect"
+	msgReady      = "ready"
+	msgReport     = "report"
+	msgError      = "error"
+	msgFinish     = "finish"
 )
 
 // agentStart tells an agent what to do.
@@ -48,6 +57,19 @@ type agentStart struct {
 	Concurrency int `json:"concurrency"`
 	// ProgressMS is the interval of progress messages.
 	ProgressMS int `json:"progress_ms"`
+	// Topic, when set, is subscribed to by every device after its
+	// registration; messages of another target count as bad data.
+	Topic string `json:"topic,omitempty"`
+	// HoldConnect makes the agent connect its devices only when the parent
+	// says connect (after registered).
+	HoldConnect bool `json:"hold_connect,omitempty"`
+	// Messages, when above 0, makes the agent record the last receipt of
+	// each message number 0 … Messages−1 (data field "n").
+	Messages int `json:"messages,omitempty"`
+	// RawURL, when set, is the ws:// URL of a raw WebSocket server (the
+	// baseline): the agent connects Devices plain WebSocket clients to it
+	// instead of Herald devices; AppKey is not needed.
+	RawURL string `json:"raw_url,omitempty"`
 }
 
 // agentMsg is what an agent writes to the parent.
@@ -73,6 +95,16 @@ type agentReport struct {
 	FirstRecvNS int64     `json:"first_recv_ns"`
 	LastRecvNS  int64     `json:"last_recv_ns"`
 	Latency     Histogram `json:"latency"`
+	// PerMessage has, when the start message asked for it, the agent's
+	// receipts of each message number.
+	PerMessage []msgReceipts `json:"per_message,omitempty"`
+}
+
+// msgReceipts are an agent's receipts of one message number: how many of
+// its devices received it and when the last of them did (unix nanos).
+type msgReceipts struct {
+	Count  int64 `json:"count"`
+	LastNS int64 `json:"last_ns"`
 }
 
 // agentStats are the counters an agent's devices update.
@@ -85,6 +117,11 @@ type agentStats struct {
 	firstRecv  atomic.Int64
 	lastRecv   atomic.Int64
 	latency    *liveHistogram
+	// perCount and perLast are the receipts by message number (empty
+	// unless the start message asked for them).
+	perCount []atomic.Int64
+	perLast  []atomic.Int64
+	topic    string // the expected topic, if any
 
 	devices      int64         // how many devices the agent runs
 	allConnected chan struct{} // closed when every device has had a session
@@ -107,14 +144,40 @@ func (s *agentStats) onConnected(first bool) {
 func (s *agentStats) onMessage(m herald.Message) {
 	now := time.Now().UnixNano()
 	sent, err := strconv.ParseInt(m.Data[dataSentAt], 10, 64)
-	if err != nil {
+	if err != nil || (s.topic != "" && m.Topic != s.topic) {
+		s.badData.Add(1)
+		return
+	}
+	n := int64(-1)
+	if len(s.perCount) > 0 {
+		if n, err = strconv.ParseInt(m.Data[dataNumber], 10, 64); err != nil {
+			s.badData.Add(1)
+			return
+		}
+	}
+	s.record(now, sent, n)
+}
+
+// record counts one receipt at now (unix nanos) of message number n (−1:
+// not tracked) sent at sent.
+func (s *agentStats) record(now, sent, n int64) {
+	if n >= int64(len(s.perCount)) {
 		s.badData.Add(1)
 		return
 	}
 	s.latency.record(now - sent)
 	s.delivered.Add(1)
 	s.firstRecv.CompareAndSwap(0, now)
-	for cur := s.lastRecv.Load(); now > cur && !s.lastRecv.CompareAndSwap(cur, now); cur = s.lastRecv.Load() {
+	storeMax(&s.lastRecv, now)
+	if n >= 0 {
+		s.perCount[n].Add(1)
+		storeMax(&s.perLast[n], now)
+	}
+}
+
+// storeMax sets a to v if v is larger.
+func storeMax(a *atomic.Int64, v int64) {
+	for cur := a.Load(); v > cur && !a.CompareAndSwap(cur, v); cur = a.Load() {
 	}
 }
 
@@ -152,18 +215,36 @@ func RunAgent(ctx context.Context, in io.Reader, out io.Writer, logger *slog.Log
 	if err := start.check(); err != nil {
 		return fail(err)
 	}
-	// The parent's next message is finish; EOF or garbage means it is gone.
-	finish := make(chan struct{})
+	// The parent's next messages are connect (with HoldConnect) and
+	// finish; EOF or anything else means it is gone.
+	connect, finish := make(chan struct{}), make(chan struct{})
 	go func() {
-		var m agentMsg
-		if err := dec.Decode(&m); err != nil || m.Type != msgFinish {
-			cancel()
-			return
+		connected := false
+		for {
+			var m agentMsg
+			if err := dec.Decode(&m); err != nil {
+				cancel()
+				return
+			}
+			switch {
+			case m.Type == msgConnect && !connected:
+				connected = true
+				close(connect)
+			case m.Type == msgFinish:
+				close(finish)
+				return
+			default:
+				cancel()
+				return
+			}
 		}
-		close(finish)
 	}()
 
-	stats := &agentStats{latency: newLiveHistogram(), devices: int64(start.Devices), allConnected: make(chan struct{})}
+	stats := &agentStats{latency: newLiveHistogram(), devices: int64(start.Devices), allConnected: make(chan struct{}), topic: start.Topic}
+	if start.Messages > 0 {
+		stats.perCount = make([]atomic.Int64, start.Messages)
+		stats.perLast = make([]atomic.Int64, start.Messages)
+	}
 	runCtx, stopDevices := context.WithCancel(ctx)
 	var running sync.WaitGroup
 	defer running.Wait()
@@ -195,9 +276,29 @@ func RunAgent(ctx context.Context, in io.Reader, out io.Writer, logger *slog.Log
 		}
 	}()
 
-	tokens, err := registerDevices(ctx, runCtx, start, stats, &running, logger)
-	if err != nil {
-		return fail(err)
+	var tokens []string
+	if start.RawURL != "" {
+		running.Go(func() {
+			connectRaw(ctx, runCtx, start, stats, func(err error) { _ = fail(err); cancel() }, logger)
+		})
+	} else {
+		var devs []*device
+		var err error
+		tokens, devs, err = registerDevices(ctx, runCtx, start, stats, &running, logger)
+		if err != nil {
+			return fail(err)
+		}
+		if start.HoldConnect {
+			if err := write(agentMsg{Type: msgRegistered, Registered: stats.registered.Load()}); err != nil {
+				return err
+			}
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("bench agent: %w", ctx.Err())
+			case <-connect:
+			}
+			runDevices(ctx, runCtx, devs, start.Concurrency, &running, logger)
+		}
 	}
 	// Ready once every device has a session.
 	select {
@@ -223,18 +324,34 @@ func RunAgent(ctx context.Context, in io.Reader, out io.Writer, logger *slog.Log
 		LastRecvNS:  stats.lastRecv.Load(),
 		Latency:     stats.latency.snapshot(),
 	}
+	if len(stats.perCount) > 0 {
+		rep.PerMessage = make([]msgReceipts, len(stats.perCount))
+		for i := range rep.PerMessage {
+			rep.PerMessage[i] = msgReceipts{Count: stats.perCount[i].Load(), LastNS: stats.perLast[i].Load()}
+		}
+	}
 	return write(agentMsg{Type: msgReport, Delivered: rep.Delivered, Report: rep})
 }
+
+// maxAgentMessages bounds the message numbers an agent tracks one by one.
+const maxAgentMessages = 1_000_000
 
 // check validates a start message.
 func (s *agentStart) check() error {
 	switch {
-	case s.Server == "" || s.AppKey == "":
+	case (s.Server == "" || s.AppKey == "") && s.RawURL == "":
 		return errors.New("bench agent: start message without server or app key")
 	case s.Devices < 1 || s.Devices > MaxDevicesPerAgent:
 		return fmt.Errorf("bench agent: %d devices: want 1 to %d", s.Devices, MaxDevicesPerAgent)
 	case s.SourceFrom < 1 || s.SourceTo > 254 || s.SourceFrom > s.SourceTo:
 		return fmt.Errorf("bench agent: source range 127.0.0.%d–127.0.0.%d is not within 127.0.0.1–254", s.SourceFrom, s.SourceTo)
+	case s.Messages < 0 || s.Messages > maxAgentMessages:
+		return fmt.Errorf("bench agent: %d messages to track: want 0 to %d", s.Messages, maxAgentMessages)
+	}
+	if s.RawURL != "" {
+		if err := CheckLoopback("http" + strings.TrimPrefix(s.RawURL, "ws")); err != nil || !strings.HasPrefix(s.RawURL, "ws://") {
+			return fmt.Errorf("bench agent: raw server %q is not a ws:// URL on 127.0.0.0/8", s.RawURL)
+		}
 	}
 	if s.Concurrency < 1 {
 		s.Concurrency = 64
@@ -245,11 +362,20 @@ func (s *agentStart) check() error {
 	return nil
 }
 
+// device is one registered device of an agent.
+type device struct {
+	c *client.Client
+	// release is called once, at the device's first session or when its
+	// Run ends, to let the next device connect (HoldConnect only).
+	release func()
+}
+
 // registerDevices creates start.Devices in-memory devices, registers them
-// with at most start.Concurrency registrations in flight, and runs each
-// (until runCtx ends) as soon as it is registered. It returns their
-// tokens.
-func registerDevices(ctx, runCtx context.Context, start agentStart, stats *agentStats, running *sync.WaitGroup, logger *slog.Logger) ([]string, error) {
+// (and subscribes them to start.Topic) with at most start.Concurrency
+// registrations in flight, and runs each (until runCtx ends) as soon as it
+// is registered, unless start.HoldConnect: then runDevices runs them. It
+// returns their tokens and the devices.
+func registerDevices(ctx, runCtx context.Context, start agentStart, stats *agentStats, running *sync.WaitGroup, logger *slog.Logger) ([]string, []*device, error) {
 	hc := &http.Client{
 		Timeout: 30 * time.Second,
 		Transport: &http.Transport{
@@ -259,6 +385,7 @@ func registerDevices(ctx, runCtx context.Context, start agentStart, stats *agent
 	}
 	defer hc.CloseIdleConnections()
 	tokens := make([]string, start.Devices)
+	devs := make([]*device, start.Devices)
 	span := start.SourceTo - start.SourceFrom + 1
 	next := atomic.Int64{}
 	var firstErr error
@@ -274,66 +401,113 @@ func registerDevices(ctx, runCtx context.Context, start agentStart, stats *agent
 					return
 				}
 				src := &net.TCPAddr{IP: net.IPv4(127, 0, 0, byte(start.SourceFrom+i%span))}
-				tok, err := startDevice(regCtx, runCtx, start, src, hc, stats, running, logger)
+				tok, d, err := startDevice(regCtx, runCtx, start, src, hc, stats, running, logger)
 				if err != nil {
 					errOnce.Do(func() { firstErr = fmt.Errorf("bench agent: device %d: %w", i, err) })
 					stopReg()
 					return
 				}
-				tokens[i] = tok
+				tokens[i], devs[i] = tok, d
 			}
 		})
 	}
 	workers.Wait()
 	if firstErr != nil {
-		return nil, firstErr
+		return nil, nil, firstErr
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("bench agent: %w", err)
+		return nil, nil, fmt.Errorf("bench agent: %w", err)
 	}
-	return tokens, nil
+	return tokens, devs, nil
 }
 
-// registerAttempts bounds the tries of one registration (the server may
-// answer 503 while busy).
+// runDevices runs the devices until runCtx ends, with at most concurrency
+// of them connecting at a time (a device stops counting once it has had
+// its first session): 15,000 simultaneous dials would overflow the
+// server's accept backlog and wait for SYN retransmissions.
+func runDevices(ctx, runCtx context.Context, devs []*device, concurrency int, running *sync.WaitGroup, logger *slog.Logger) {
+	slots := make(chan struct{}, concurrency)
+	for _, d := range devs {
+		select {
+		case <-ctx.Done():
+			return
+		case slots <- struct{}{}:
+		}
+		var once sync.Once
+		d.release = func() { once.Do(func() { <-slots }) }
+		running.Go(func() {
+			defer d.release()
+			if err := d.c.Run(runCtx); err != nil {
+				logger.Warn("bench agent: device stopped", "err", err)
+			}
+		})
+	}
+}
+
+// registerAttempts bounds the tries of one registration or subscription
+// (the server may answer 503 while busy).
 const registerAttempts = 5
 
-// startDevice registers one device and runs it in a goroutine.
-func startDevice(ctx, runCtx context.Context, start agentStart, src *net.TCPAddr, hc *http.Client,
-	stats *agentStats, running *sync.WaitGroup, logger *slog.Logger) (string, error) {
-	dialer := &net.Dialer{LocalAddr: src, Timeout: 30 * time.Second}
-	var connectedOnce atomic.Bool
-	c, err := client.New(client.Config{
-		Server:      start.Server,
-		Logger:      logger,
-		HTTPClient:  hc,
-		Dial:        dialer.DialContext,
-		OnMessage:   func(_ context.Context, m herald.Message) { stats.onMessage(m) },
-		OnConnected: func() { stats.onConnected(connectedOnce.CompareAndSwap(false, true)) },
-	})
-	if err != nil {
-		return "", fmt.Errorf("new client: %w", err)
-	}
-	var tok string
+// retry calls f up to registerAttempts times, waiting a little longer after
+// each failure.
+func retry(ctx context.Context, what string, f func() error) error {
 	for attempt := 1; ; attempt++ {
-		tok, err = c.Register(ctx, start.AppKey)
+		err := f()
 		if err == nil {
-			break
+			return nil
 		}
 		if attempt == registerAttempts || ctx.Err() != nil {
-			return "", err
+			return err
 		}
 		select {
 		case <-ctx.Done():
-			return "", fmt.Errorf("register: %w", ctx.Err())
+			return fmt.Errorf("%s: %w", what, ctx.Err())
 		case <-time.After(time.Duration(attempt) * 100 * time.Millisecond):
 		}
 	}
-	stats.registered.Add(1)
-	running.Go(func() {
-		if err := c.Run(runCtx); err != nil {
-			logger.Warn("bench agent: device stopped", "err", err)
-		}
+}
+
+// startDevice registers one device, subscribes it to start.Topic if set,
+// and runs it in a goroutine unless start.HoldConnect.
+func startDevice(ctx, runCtx context.Context, start agentStart, src *net.TCPAddr, hc *http.Client,
+	stats *agentStats, running *sync.WaitGroup, logger *slog.Logger) (string, *device, error) {
+	dialer := &net.Dialer{LocalAddr: src, Timeout: 30 * time.Second}
+	var connectedOnce atomic.Bool
+	d := &device{release: func() {}}
+	c, err := client.New(client.Config{
+		Server:     start.Server,
+		Logger:     logger,
+		HTTPClient: hc,
+		Dial:       dialer.DialContext,
+		OnMessage:  func(_ context.Context, m herald.Message) { stats.onMessage(m) },
+		OnConnected: func() {
+			first := connectedOnce.CompareAndSwap(false, true)
+			stats.onConnected(first)
+			if first {
+				d.release()
+			}
+		},
 	})
-	return tok, nil
+	if err != nil {
+		return "", nil, fmt.Errorf("new client: %w", err)
+	}
+	d.c = c
+	var tok string
+	if err := retry(ctx, "register", func() (err error) { tok, err = c.Register(ctx, start.AppKey); return err }); err != nil {
+		return "", nil, err
+	}
+	if start.Topic != "" {
+		if err := retry(ctx, "subscribe", func() error { return c.Subscribe(ctx, start.AppKey, start.Topic) }); err != nil {
+			return "", nil, err
+		}
+	}
+	stats.registered.Add(1)
+	if !start.HoldConnect {
+		running.Go(func() {
+			if err := c.Run(runCtx); err != nil {
+				logger.Warn("bench agent: device stopped", "err", err)
+			}
+		})
+	}
+	return tok, d, nil
 }

@@ -244,6 +244,10 @@ type run struct {
 	events chan agentEvent
 	// progressed is signalled (without blocking) on each progress message.
 	progressed chan struct{}
+	// tune, if set, adjusts each agent's start message (the topic bench).
+	tune func(*agentStart)
+	// raw says the agents run raw WebSocket clients, without tokens.
+	raw bool
 }
 
 // agentProc is the parent's side of one agent process.
@@ -256,12 +260,25 @@ type agentProc struct {
 	connected  atomic.Int64
 	delivered  atomic.Int64
 	exited     chan struct{} // closed when the process has been waited for
+	// stopping is closed when the parent stops the agent: its events are
+	// no longer waited for.
+	stopping chan struct{}
+	stopOnce sync.Once
+}
+
+// emit passes an agent's event to the parent, unless the parent has
+// stopped the agent and waits for nothing more.
+func (b *run) emit(a *agentProc, ev agentEvent) {
+	select {
+	case b.events <- ev:
+	case <-a.stopping:
+	}
 }
 
 // agentEvent is a message of an agent that the parent waits for.
 type agentEvent struct {
 	agent  int
-	kind   string // msgReady, msgReport or msgError
+	kind   string // msgRegistered, msgReady, msgReport or msgError
 	tokens []string
 	report *agentReport
 	err    error
@@ -281,6 +298,9 @@ func (b *run) startAgents(ctx context.Context) error {
 			Concurrency: b.cfg.RegisterConcurrency,
 			ProgressMS:  200,
 		}
+		if b.tune != nil {
+			b.tune(&start)
+		}
 		cmd := exec.CommandContext(ctx, b.cfg.AgentCommand[0], b.cfg.AgentCommand[1:]...)
 		cmd.Stderr = b.cfg.AgentStderr
 		cmd.WaitDelay = 5 * time.Second
@@ -295,7 +315,7 @@ func (b *run) startAgents(ctx context.Context) error {
 		if err := cmd.Start(); err != nil {
 			return fmt.Errorf("bench: start agent %d (%s): %w", i, b.cfg.AgentCommand[0], err)
 		}
-		a := &agentProc{idx: i, devices: n, cmd: cmd, stdin: stdin, exited: make(chan struct{})}
+		a := &agentProc{idx: i, devices: n, cmd: cmd, stdin: stdin, exited: make(chan struct{}), stopping: make(chan struct{})}
 		b.agents = append(b.agents, a)
 		go b.readAgent(a, stdout)
 		if err := json.NewEncoder(stdin).Encode(start); err != nil {
@@ -336,16 +356,19 @@ func (b *run) readAgent(a *agentProc, stdout io.Reader) {
 			case b.progressed <- struct{}{}:
 			default:
 			}
+		case msgRegistered:
+			a.registered.Store(m.Registered)
+			b.emit(a, agentEvent{agent: a.idx, kind: msgRegistered})
 		case msgReady:
 			a.registered.Store(m.Registered)
 			a.connected.Store(m.Connected)
-			b.events <- agentEvent{agent: a.idx, kind: msgReady, tokens: m.Tokens}
+			b.emit(a, agentEvent{agent: a.idx, kind: msgReady, tokens: m.Tokens})
 		case msgReport:
 			reported = true
 			a.delivered.Store(m.Delivered)
-			b.events <- agentEvent{agent: a.idx, kind: msgReport, report: m.Report}
+			b.emit(a, agentEvent{agent: a.idx, kind: msgReport, report: m.Report})
 		case msgError:
-			b.events <- agentEvent{agent: a.idx, kind: msgError, err: fmt.Errorf("bench: agent %d: %s", a.idx, m.Error)}
+			b.emit(a, agentEvent{agent: a.idx, kind: msgError, err: fmt.Errorf("bench: agent %d: %s", a.idx, m.Error)})
 		}
 	}
 	waitErr := a.cmd.Wait()
@@ -354,7 +377,7 @@ func (b *run) readAgent(a *agentProc, stdout io.Reader) {
 		if err == nil {
 			err = errors.New("ended before its report")
 		}
-		b.events <- agentEvent{agent: a.idx, kind: msgError, err: fmt.Errorf("bench: agent %d: %w", a.idx, err)}
+		b.emit(a, agentEvent{agent: a.idx, kind: msgError, err: fmt.Errorf("bench: agent %d: %w", a.idx, err)})
 	}
 }
 
@@ -363,6 +386,7 @@ func (b *run) readAgent(a *agentProc, stdout io.Reader) {
 // more.
 func (b *run) stopAgents() {
 	for _, a := range b.agents {
+		a.stopOnce.Do(func() { close(a.stopping) })
 		_ = a.stdin.Close()
 	}
 	grace, cancel := context.WithTimeout(context.Background(), agentStopTimeout)
@@ -415,7 +439,7 @@ func (b *run) waitReady(ctx context.Context) ([]string, error) {
 				return nil, ev.err
 			}
 			if ev.kind == msgReady {
-				if len(ev.tokens) != b.agents[ev.agent].devices {
+				if len(ev.tokens) != b.agents[ev.agent].devices && !b.raw {
 					return nil, fmt.Errorf("bench: agent %d reported %d tokens for %d devices", ev.agent, len(ev.tokens), b.agents[ev.agent].devices)
 				}
 				perAgent[ev.agent] = ev.tokens
@@ -427,6 +451,9 @@ func (b *run) waitReady(ctx context.Context) ([]string, error) {
 				b.sum(func(a *agentProc) *atomic.Int64 { return &a.connected }), b.cfg.Devices,
 				time.Since(start).Seconds())
 		}
+	}
+	if b.raw {
+		return nil, nil
 	}
 	tokens := make([]string, 0, b.cfg.Devices)
 	for i := 0; len(tokens) < b.cfg.Devices; i++ {

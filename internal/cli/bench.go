@@ -15,6 +15,13 @@ import (
 // talking JSON lines over stdin and stdout. It is not in the help.
 const benchAgentArg = "agent"
 
+// benchRawServerArg is the hidden first argument that makes `herald bench`
+// the raw baseline server of `herald bench topic --baseline`.
+const benchRawServerArg = "raw-server"
+
+// benchTopicArg is the first argument of `herald bench topic`.
+const benchTopicArg = "topic"
+
 // benchOptions is the parsed bench command line.
 type benchOptions struct {
 	admin   adminFlags
@@ -34,7 +41,8 @@ func parseBench(env *Env, args []string) (benchOptions, error) {
 			"the FCM HTTP v1 API, and report accepted/s, delivered/s, the send→device latency\n"+
 			"and the messages lost. It creates a project bench-<random> with the admin\n"+
 			"credential and talks only to loopback servers (127.0.0.0/8, localhost).\n"+
-			"Progress goes to stderr every second, the report to stdout. See docs/bench.md.",
+			"Progress goes to stderr every second, the report to stdout. See docs/bench.md.\n"+
+			"`herald bench topic` measures topic fan-out instead (herald bench topic --help).",
 		"herald bench --devices 2000 --messages 20000\n"+
 			"herald bench --devices 10000 --messages 50000 --rate 10000 --json")
 	f.Int(&o.cfg.Devices, "devices", 1000, "", "`N` devices to connect")
@@ -87,6 +95,13 @@ func runBench(ctx context.Context, env *Env, args []string) error {
 		logger := slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 		return bench.RunAgent(ctx, env.Stdin, env.Stdout, logger)
 	}
+	if len(args) > 0 && args[0] == benchRawServerArg {
+		logger := slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+		return bench.RunRawServer(ctx, env.Stdin, env.Stdout, logger)
+	}
+	if len(args) > 0 && args[0] == benchTopicArg {
+		return runBenchTopic(ctx, env, args[1:])
+	}
 	o, err := parseBench(env, args)
 	if err != nil {
 		return err
@@ -104,6 +119,104 @@ func runBench(ctx context.Context, env *Env, args []string) error {
 	o.cfg.AgentStderr = env.Stderr
 	o.cfg.Progress = env.Stderr
 	rep, err := bench.Run(ctx, o.cfg)
+	if err != nil {
+		return err
+	}
+	if o.jsonOut {
+		return rep.WriteJSON(env.Stdout)
+	}
+	return rep.WriteText(env.Stdout)
+}
+
+// benchTopicOptions is the parsed `herald bench topic` command line.
+type benchTopicOptions struct {
+	admin   adminFlags
+	cfg     bench.TopicConfig
+	rate    int
+	jsonOut bool
+}
+
+// parseBenchTopic turns the `herald bench topic` command line into options.
+func parseBenchTopic(env *Env, args []string) (benchTopicOptions, error) {
+	const name = "bench topic"
+	var o benchTopicOptions
+	f := newFlagSet(name, "herald bench topic [flags]",
+		"Measure topic fan-out on this machine: register --subscribers devices (client SDK,\n"+
+			"in agent child processes of at most 15,000 devices each, from source addresses\n"+
+			"spread over 127.0.0.2-254), subscribe each to one topic bench-<random>, connect\n"+
+			"them, send --messages topic messages through the FCM HTTP v1 API one call at a\n"+
+			"time, and report the send call's latency, the time from each send call to the\n"+
+			"last subscriber's receipt (p50/p99 over messages), the per-device latency,\n"+
+			"deliveries/s, the deliveries lost and the server's memory per connection (its\n"+
+			"/metrics before and after connecting). With --baseline, the same subscribers\n"+
+			"then connect to a minimal raw WebSocket server that writes one precompiled frame\n"+
+			"per message to every connection, and the report compares the two. Loopback\n"+
+			"servers only (127.0.0.0/8, localhost). See docs/bench.md.",
+		"herald bench topic --subscribers 5000 --messages 20 --baseline\n"+
+			"herald bench topic --subscribers 19500 --messages 20 --agents 2 --baseline --json")
+	f.Int(&o.cfg.Subscribers, "subscribers", 1000, "", "`N` devices subscribed to the topic")
+	f.Int(&o.cfg.Messages, "messages", 20, "", "`K` topic messages to send")
+	f.Int(&o.rate, "rate", 0, "", "target send `RATE` in messages/s; 0: back to back")
+	f.Int(&o.cfg.Agents, "agents", 0, "", "`A` agent processes for the devices")
+	f.note("agents", fmt.Sprintf("default: N/%d rounded up", bench.MaxDevicesPerAgent))
+	f.Bool(&o.cfg.Baseline, "baseline", false, "", "also measure the raw WebSocket baseline, after Herald")
+	f.Duration(&o.cfg.DrainTimeout, "drain", 10*time.Second, "", "wait up to `DURATION` after the last send for deliveries")
+	o.admin.register(f)
+	f.Bool(&o.jsonOut, "json", false, "", "print the report as JSON")
+	rest, err := f.parse(env, args)
+	if err != nil {
+		return benchTopicOptions{}, err
+	}
+	if err := positionalArgs(name, rest); err != nil {
+		return benchTopicOptions{}, err
+	}
+	n := o.cfg.Subscribers
+	switch {
+	case n < 1:
+		return benchTopicOptions{}, usageErrorf(name, "--subscribers %d: want at least 1", n)
+	case o.cfg.Messages < 1:
+		return benchTopicOptions{}, usageErrorf(name, "--messages %d: want at least 1", o.cfg.Messages)
+	case o.rate < 0:
+		return benchTopicOptions{}, usageErrorf(name, "--rate %d: want 0 (back to back) or more", o.rate)
+	case o.cfg.Agents < 0 || o.cfg.Agents > n:
+		return benchTopicOptions{}, usageErrorf(name, "--agents %d: want 1 to --subscribers (%d)", o.cfg.Agents, n)
+	case o.cfg.Agents > 0 && (n+o.cfg.Agents-1)/o.cfg.Agents > bench.MaxDevicesPerAgent:
+		return benchTopicOptions{}, usageErrorf(name, "--agents %d: an agent runs at most %d devices (open-file limit); use at least %d",
+			o.cfg.Agents, bench.MaxDevicesPerAgent, (n+bench.MaxDevicesPerAgent-1)/bench.MaxDevicesPerAgent)
+	case o.cfg.DrainTimeout <= 0:
+		return benchTopicOptions{}, usageErrorf(name, "--drain %v: want a positive duration", o.cfg.DrainTimeout)
+	}
+	o.cfg.Rate = float64(o.rate)
+	base, err := o.admin.baseURL(name)
+	if err != nil {
+		return benchTopicOptions{}, err
+	}
+	if err := bench.CheckLoopback(base); err != nil {
+		return benchTopicOptions{}, usageErrorf(name, "%v", err)
+	}
+	o.cfg.Server = base
+	return o, nil
+}
+
+func runBenchTopic(ctx context.Context, env *Env, args []string) error {
+	o, err := parseBenchTopic(env, args)
+	if err != nil {
+		return err
+	}
+	tok, err := o.admin.credential()
+	if err != nil {
+		return err
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("bench topic: find the herald binary for the agents: %w", err)
+	}
+	o.cfg.AdminToken = tok
+	o.cfg.AgentCommand = []string{exe, "bench", benchAgentArg}
+	o.cfg.RawServerCommand = []string{exe, "bench", benchRawServerArg}
+	o.cfg.AgentStderr = env.Stderr
+	o.cfg.Progress = env.Stderr
+	rep, err := bench.RunTopic(ctx, o.cfg)
 	if err != nil {
 		return err
 	}

@@ -45,3 +45,36 @@ func TestBenchUsageErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestBenchTopicHelpGolden(t *testing.T) {
+	r := runCLI(t, nil, nil, "bench", "topic", "--help")
+	if r.code != 0 || r.stderr != "" {
+		t.Fatalf("herald bench topic --help: code %d, stderr %q", r.code, r.stderr)
+	}
+	checkGolden(t, filepath.Join("help", "bench-topic.golden"), r.stdout)
+	if strings.Contains(r.stdout, benchRawServerArg) {
+		t.Errorf("the help mentions the hidden raw-server command:\n%s", r.stdout)
+	}
+}
+
+func TestBenchTopicUsageErrors(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--subscribers", "0"}, "--subscribers 0: want at least 1"},
+		{[]string{"--messages", "0"}, "--messages 0: want at least 1"},
+		{[]string{"--rate", "-1"}, "--rate -1"},
+		{[]string{"--subscribers", "19500", "--agents", "1"}, "use at least 2"},
+		{[]string{"--subscribers", "10", "--agents", "11"}, "want 1 to --subscribers"},
+		{[]string{"--drain", "0s"}, "--drain 0s"},
+		{[]string{"--server", "http://10.1.2.3:8080"}, "only talks to loopback servers"},
+		{[]string{"extra"}, `unexpected argument "extra"`},
+	}
+	for _, tt := range tests {
+		r := runCLI(t, nil, map[string]string{"HERALD_ADMIN_TOKEN": "secret"}, append([]string{"bench", "topic"}, tt.args...)...)
+		if r.code != exitUsage || !strings.Contains(r.stderr, tt.want) {
+			t.Errorf("bench topic %v: code %d, stderr %q; want usage error with %q", tt.args, r.code, r.stderr, tt.want)
+		}
+	}
+}
