@@ -286,7 +286,8 @@ type OutgoingTopic struct {
 
 // SendTopic writes a topic or condition message once to the project's
 // topic log and publishes it to the connected subscribers; the others get
-// it when they come back. It returns the message ID once it is on disk.
+// it when they come back. It returns the message ID once it is on disk,
+// without waiting for the fan-out.
 func (h *Hub) SendTopic(ctx context.Context, o OutgoingTopic) (string, error) {
 	var cond string
 	if o.Condition != "" {
@@ -328,6 +329,9 @@ func (h *Hub) SendTopic(ctx context.Context, o OutgoingTopic) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	h.publish(context.WithoutCancel(ctx), p, e)
+	// The answer does not wait for the fan-out. Publishing goroutines may
+	// run in any order: publish keeps log order by catching up from the
+	// log (every entry below a committed one is committed).
+	go h.publish(context.WithoutCancel(ctx), p, e)
 	return m.ID, nil
 }
