@@ -42,7 +42,6 @@ const (
 // SDK maps it to messaging/too-many-topics.
 const codeTooManyTopics = "TOO_MANY_TOPICS"
 
-
 // wellFormedToken reports whether token could be a registration token:
 // 1 to fcm.MaxTokenLength printable ASCII characters, no space.
 func wellFormedToken(token string) bool {
