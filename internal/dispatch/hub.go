@@ -358,9 +358,3 @@ func (h *Hub) Shutdown(spread time.Duration) {
 	}
 }
 
-// Connected reports the number of connected devices.
-func (h *Hub) Connected() int {
-	h.mu.RLock()
-	defer h.mu.RUnlock()
-	return len(h.byDevice)
-}
