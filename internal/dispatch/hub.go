@@ -357,4 +357,3 @@ func (h *Hub) Shutdown(spread time.Duration) {
 		s.conn.Close(herald.CloseGoingAway, "server shutting down")
 	}
 }
-
