@@ -69,6 +69,14 @@ type Registration struct {
 	// ReplacedBy is the token that replaced this one (ReplaceRegistration);
 	// empty unless the registration was deleted by a refresh.
 	ReplacedBy string `json:"replaced_by,omitempty"`
+
+	// Platform is how the registration's messages travel (platform.go):
+	// "" or PlatformHerald for Herald's own connection, or one of the
+	// vendor platforms, whose address is in the matching field below.
+	Platform string               `json:"platform,omitempty"`
+	WebPush  *WebPushSubscription `json:"webpush,omitempty"`
+	APNs     *APNsDevice          `json:"apns,omitempty"`
+	FCM      *FCMDevice           `json:"fcm,omitempty"`
 }
 
 // Deleted reports whether the registration was deleted.

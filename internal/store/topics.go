@@ -51,6 +51,9 @@ type TopicMessage struct {
 	High        bool          `json:"high,omitempty"`
 	Payload     []byte        `json:"payload,omitempty"`  // as Message.Payload
 	Platform    []byte        `json:"platform,omitempty"` // as Message.Platform
+	// Targeted is how many subscribers the entry matched when it was
+	// sent; AppendTopic writes it into the entry's status record.
+	Targeted int64 `json:"targeted,omitempty"`
 }
 
 // TopicStore is the topic part of the storage contract. Every method is
