@@ -70,7 +70,8 @@ type Hub struct {
 	byDevice map[string]*Session
 	closing  bool
 
-	topics *topics
+	topics    *topics
+	topicAcks topicAcks
 }
 
 // New creates a hub over a store.
@@ -150,9 +151,7 @@ func (h *Hub) Attach(ctx context.Context, hello *herald.Hello, conn Conn) (*Sess
 			}
 		}
 		if r.TopicAcked > 0 {
-			if err := h.ackTopic(ctx, token, r.TopicAcked); err != nil {
-				return nil, err
-			}
+			h.ackTopic(token, r.TopicAcked)
 		}
 	}
 	s.send(encodeFrame(herald.Frame{Type: herald.FrameWelcome, Welcome: &welcome}))
@@ -263,14 +262,6 @@ func (h *Hub) pending(ctx context.Context, token string, after uint64, now time.
 	return out, last, nil
 }
 
-func (h *Hub) ackTopic(ctx context.Context, token string, upTo uint64) error {
-	if err := h.store.AckTopic(ctx, token, upTo); err != nil {
-		return fmt.Errorf("acking topic log position %d: %w", upTo, err)
-	}
-	h.metrics.Acks.Inc()
-	return nil
-}
-
 func (h *Hub) ack(ctx context.Context, token string, upTo uint64) error {
 	start := time.Now()
 	err := h.store.Ack(ctx, token, upTo)
@@ -339,6 +330,10 @@ func (h *Hub) Shutdown(spread time.Duration) {
 	if err := h.touch(context.Background(), tokens, h.now()); err != nil {
 		h.logger.Warn("recording last-seen times at shutdown", "err", err)
 	}
+	// Goodbyes go out in parallel: one stuck device must not hold up the
+	// others (each write has the gateway's write deadline).
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, shutdownWriters)
 	for _, s := range sessions {
 		delay := time.Duration(0)
 		if spread > 0 {
@@ -353,7 +348,17 @@ func (h *Hub) Shutdown(spread time.Duration) {
 		frame := encodeFrame(herald.Frame{Type: herald.FrameGoAway, GoAway: &herald.GoAway{
 			Reason: "server shutting down", ReconnectAfterMillis: delay.Milliseconds(),
 		}})
-		_ = s.conn.WriteFrames(frame)
-		s.conn.Close(herald.CloseGoingAway, "server shutting down")
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			_ = s.conn.WriteFrames(frame)
+			s.conn.Close(herald.CloseGoingAway, "server shutting down")
+		}()
 	}
+	wg.Wait()
+	h.closeTopicAcks(context.Background())
 }
+
+// shutdownWriters bounds the goroutines saying goodbye at shutdown.
+const shutdownWriters = 64

@@ -297,9 +297,7 @@ func (s *Session) Ack(ctx context.Context, acks []herald.Ack) error {
 			}
 		}
 		if topicUpTo > 0 {
-			if err := s.hub.ackTopic(ctx, a.Token, topicUpTo); err != nil {
-				return err
-			}
+			s.hub.ackTopic(a.Token, topicUpTo)
 		}
 	}
 	return nil

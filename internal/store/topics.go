@@ -91,6 +91,10 @@ type TopicStore interface {
 	// AckTopic moves a registration's cursor forward to upTo (never
 	// back). Like Ack it need not be durable before returning.
 	AckTopic(ctx context.Context, token string, upTo uint64) error
+	// AckTopics is AckTopic for many registrations in one write: each
+	// token's cursor moves forward to its value. Missing and deleted
+	// registrations are skipped.
+	AckTopics(ctx context.Context, acks map[string]uint64) error
 	// PurgeTopicLog removes log entries expired at or before now, at most
 	// limit, and returns how many it removed.
 	PurgeTopicLog(ctx context.Context, now time.Time, limit int) (int, error)

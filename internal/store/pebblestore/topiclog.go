@@ -225,30 +225,45 @@ func (s *Store) AckTopic(ctx context.Context, token string, upTo uint64) error {
 	if upTo == 0 {
 		return nil
 	}
-	if err := checkID("token", token); err != nil {
-		return fmt.Errorf("ack topic: %w", err)
+	return s.AckTopics(ctx, map[string]uint64{token: upTo})
+}
+
+// AckTopics implements store.TopicStore, in one writer operation, with
+// AckTopic's durability.
+func (s *Store) AckTopics(ctx context.Context, acks map[string]uint64) error {
+	for token := range acks {
+		if err := checkID("token", token); err != nil {
+			return fmt.Errorf("ack topic: %w", err)
+		}
 	}
 	o := s.newOp(opTouch)
 	o.meta = func(w *writer) error {
-		var r store.Registration
-		err := w.getJSON("registration", token, entityKey(prefixReg, token), &r)
-		if errors.Is(err, store.ErrNotFound) || err == nil && r.Deleted() {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		key := entityKey(prefixCursor, token)
-		v, _, err := w.get(key)
-		if err != nil {
-			return err
-		}
-		cur, err := decodeCount(v)
-		if err != nil {
-			return err
-		}
-		if upTo > cur {
-			w.set(key, appendCount(nil, upTo))
+		for token, upTo := range acks {
+			if upTo == 0 {
+				continue
+			}
+			var r struct {
+				DeletedAt time.Time `json:"deleted_at"`
+			}
+			err := w.getJSON("registration", token, entityKey(prefixReg, token), &r)
+			if errors.Is(err, store.ErrNotFound) || err == nil && !r.DeletedAt.IsZero() {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			key := entityKey(prefixCursor, token)
+			v, _, err := w.get(key)
+			if err != nil {
+				return err
+			}
+			cur, err := decodeCount(v)
+			if err != nil {
+				return err
+			}
+			if upTo > cur {
+				w.set(key, appendCount(nil, upTo))
+			}
 		}
 		return nil
 	}

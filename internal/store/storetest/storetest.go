@@ -60,6 +60,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store, reopen func(t *t
 		{"DeleteRegistrationTopics", testDeleteRegistrationTopics},
 		{"ReplaceRegistrationTopics", testReplaceRegistrationTopics},
 		{"TopicsClosed", testTopicsClosed},
+		{"AckTopics", testAckTopics},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
