@@ -57,9 +57,14 @@ func Run(ctx context.Context, cfg config.Config, logger *slog.Logger, ready func
 			"file", adminPath)
 	}
 
+	credKey, err := credentialKey(secret)
+	if err != nil {
+		return err
+	}
 	st, err := pebblestore.Open(filepath.Join(cfg.DataDir, "store"), pebblestore.Options{
-		Limits: store.Limits{MaxPending: cfg.MaxPending, MaxCollapseKeys: cfg.MaxCollapseKeys},
-		Logger: logger.With("part", "store"),
+		Limits:        store.Limits{MaxPending: cfg.MaxPending, MaxCollapseKeys: cfg.MaxCollapseKeys},
+		Logger:        logger.With("part", "store"),
+		CredentialKey: credKey,
 	})
 	if err != nil {
 		return fmt.Errorf("opening the store in %s: %w", cfg.DataDir, err)

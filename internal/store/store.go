@@ -159,6 +159,7 @@ var DefaultLimits = Limits{MaxPending: 100, MaxCollapseKeys: 4}
 // allowed) unless the method says otherwise.
 type Store interface {
 	TopicStore
+	CredentialStore
 
 	CreateProject(ctx context.Context, p Project) error // ErrExists
 	Project(ctx context.Context, id string) (Project, error)
@@ -202,6 +203,11 @@ type Store interface {
 	// must be visible to Registration): a lost touch only makes a device
 	// look idle since its previous one.
 	TouchRegistrations(ctx context.Context, tokens []string, at time.Time) error
+	// VendorRegistrations lists live registrations of the vendor platforms
+	// (any but PlatformHerald) in token order, those with a token greater
+	// than after, at most limit (<= 0: no limit). The relay resumes their
+	// queues at start.
+	VendorRegistrations(ctx context.Context, after string, limit int) ([]Registration, error)
 
 	// Enqueue appends messages to their registrations' queues, in slice
 	// order, assigns each its sequence and applies collapse and the pending

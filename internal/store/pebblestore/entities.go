@@ -165,7 +165,7 @@ func (s *Store) Device(ctx context.Context, id string) (store.Device, error) {
 // CreateRegistration implements store.Store. It does not check that the
 // project, app or device exist; the caller does.
 func (s *Store) CreateRegistration(ctx context.Context, r store.Registration) error {
-	if err := errors.Join(checkID("token", r.Token), checkID("device id", r.DeviceID)); err != nil {
+	if err := errors.Join(checkID("token", r.Token), checkID("device id", r.DeviceID), checkPlatform(r)); err != nil {
 		return fmt.Errorf("create registration: %w", err)
 	}
 	v, err := json.Marshal(r)
@@ -179,6 +179,7 @@ func (s *Store) CreateRegistration(ctx context.Context, r store.Registration) er
 		if !r.Deleted() {
 			w.set(indexKey(prefixDeviceRegs, r.DeviceID, r.Token), nil)
 		}
+		w.indexVendor(r)
 		return nil
 	})
 }
@@ -225,6 +226,7 @@ func (w *writer) deleteRegistration(o *op) error {
 		}
 		w.set(key, v)
 		w.del(indexKey(prefixDeviceRegs, r.DeviceID, r.Token))
+		w.del(entityKey(prefixVendorRegs, r.Token))
 	}
 	w.dropAll(q)
 	return nil

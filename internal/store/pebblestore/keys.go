@@ -42,6 +42,15 @@ import (
 //	                                 topic log expiry index (empty value)
 //	tk/<token>                       the registration's cursor (BE64)
 //
+// Vendor platforms (credentials.go):
+//
+//	cr/<project>                     the project's vendor credentials:
+//	                                 12-byte nonce, then AES-256-GCM of
+//	                                 their JSON, the key as extra data
+//	rv/<token>                       index: registrations of a vendor
+//	                                 platform (empty value); entries of
+//	                                 deleted ones are skipped on reading
+//
 // A count key is the empty member of its range (topics and tokens are
 // never empty), so it sorts first and is read with the same iterator.
 //
@@ -63,6 +72,8 @@ const (
 	prefixTopicLog    = "tl/"
 	prefixTopicExpiry = "tx/"
 	prefixCursor      = "tk/"
+	prefixCredentials = "cr/"
+	prefixVendorRegs  = "rv/"
 )
 
 // errBadID is wrapped when an identifier cannot be stored.

@@ -15,7 +15,7 @@ import (
 // subscriptions and cursor to the new one (or dropping them, should the
 // new registration be of another project).
 func (s *Store) ReplaceRegistration(ctx context.Context, oldToken string, r store.Registration, at time.Time) error {
-	if err := errors.Join(checkID("token", oldToken), checkID("token", r.Token), checkID("device id", r.DeviceID)); err != nil {
+	if err := errors.Join(checkID("token", oldToken), checkID("token", r.Token), checkID("device id", r.DeviceID), checkPlatform(r)); err != nil {
 		return fmt.Errorf("replace registration: %w", err)
 	}
 	v, err := json.Marshal(r)
@@ -52,6 +52,8 @@ func (s *Store) ReplaceRegistration(ctx context.Context, oldToken string, r stor
 		}
 		w.set(key, ov)
 		w.del(indexKey(prefixDeviceRegs, old.DeviceID, old.Token))
+		w.del(entityKey(prefixVendorRegs, old.Token))
+		w.indexVendor(r)
 		w.dropAll(q)
 		if r.ProjectID == old.ProjectID {
 			w.moveTopicState(old.ProjectID, oldToken, r.Token, st)

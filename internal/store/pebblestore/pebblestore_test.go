@@ -42,7 +42,7 @@ func reopen(t *testing.T, s store.Store) store.Store {
 
 func open(t *testing.T, dir string) *pebblestore.Store {
 	t.Helper()
-	s, err := pebblestore.Open(dir, pebblestore.Options{MemTableSize: 4 << 20})
+	s, err := pebblestore.Open(dir, pebblestore.Options{MemTableSize: 4 << 20, CredentialKey: testCredentialKey})
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}

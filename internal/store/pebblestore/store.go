@@ -11,6 +11,7 @@ package pebblestore
 
 import (
 	"context"
+	"crypto/cipher"
 	"fmt"
 	"io"
 	"log/slog"
@@ -31,6 +32,10 @@ type Options struct {
 	MemTableSize uint64
 	// Logger receives the store's and Pebble's logs. Default: discarded.
 	Logger *slog.Logger
+	// CredentialKey is the 32-byte AES-256 key that encrypts the projects'
+	// vendor credentials at rest (see credentials.go). Default: none, and
+	// PutCredentials refuses to store credentials.
+	CredentialKey []byte
 }
 
 // DefaultMemTableSize is the default Options.MemTableSize.
@@ -41,6 +46,7 @@ type Store struct {
 	db     *pebble.DB
 	limits store.Limits
 	log    *slog.Logger
+	creds  cipher.AEAD // nil without Options.CredentialKey
 
 	// mu guards closed. Every method holds it for reading while it uses
 	// the database; Close takes it for writing, so it waits for them.
@@ -82,6 +88,10 @@ func open(dir string, opts Options, idleSize int) (*Store, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
+	creds, err := credentialCipher(opts.CredentialKey)
+	if err != nil {
+		return nil, err
+	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create store directory: %w", err)
 	}
@@ -104,6 +114,7 @@ func open(dir string, opts Options, idleSize int) (*Store, error) {
 		db:         db,
 		limits:     opts.Limits,
 		log:        opts.Logger,
+		creds:      creds,
 		ops:        make(chan *op, maxOpsPerBatch),
 		quit:       make(chan struct{}),
 		writerDone: make(chan struct{}),

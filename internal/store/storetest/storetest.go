@@ -60,6 +60,8 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store, reopen func(t *t
 		{"DeleteRegistrationTopics", testDeleteRegistrationTopics},
 		{"ReplaceRegistrationTopics", testReplaceRegistrationTopics},
 		{"TopicsClosed", testTopicsClosed},
+		{"Credentials", testCredentials},
+		{"VendorRegistrations", testVendorRegistrations},
 		{"AckTopics", testAckTopics},
 	}
 	for _, tc := range tests {

@@ -1,0 +1,44 @@
+package pebblestore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/heraldpush/herald/internal/store"
+)
+
+// Push endpoints are JSON under we/<id> (keys.go). An endpoint is written
+// in the same batch as the check that its registration is live.
+
+// CreatePushEndpoint implements store.Store.
+func (s *Store) CreatePushEndpoint(ctx context.Context, e store.PushEndpoint) error {
+	if err := errors.Join(checkID("push endpoint id", e.ID), checkID("token", e.Token)); err != nil {
+		return fmt.Errorf("create push endpoint: %w", err)
+	}
+	v, err := json.Marshal(e)
+	if err != nil {
+		return fmt.Errorf("create push endpoint: %w", err)
+	}
+	return s.writeMeta(ctx, "create push endpoint", func(w *writer) error {
+		var r store.Registration
+		if err := w.getJSON("registration", e.Token, entityKey(prefixReg, e.Token), &r); err != nil {
+			return err
+		}
+		if r.Deleted() {
+			return fmt.Errorf("registration %q is deleted: %w", e.Token, store.ErrNotFound)
+		}
+		return w.create("push endpoint", e.ID, entityKey(prefixPushEndpoint, e.ID), v)
+	})
+}
+
+// PushEndpoint implements store.Store.
+func (s *Store) PushEndpoint(ctx context.Context, id string) (store.PushEndpoint, error) {
+	var e store.PushEndpoint
+	if err := checkID("push endpoint id", id); err != nil {
+		return e, fmt.Errorf("get push endpoint: %w", store.ErrNotFound)
+	}
+	err := s.getJSON(ctx, "push endpoint", id, entityKey(prefixPushEndpoint, id), &e)
+	return e, err
+}
