@@ -159,6 +159,7 @@ var DefaultLimits = Limits{MaxPending: 100, MaxCollapseKeys: 4}
 // allowed) unless the method says otherwise.
 type Store interface {
 	TopicStore
+	PushEndpointStore
 	CredentialStore
 
 	CreateProject(ctx context.Context, p Project) error // ErrExists

@@ -51,6 +51,10 @@ import (
 //	                                 platform (empty value); entries of
 //	                                 deleted ones are skipped on reading
 //
+// Web Push endpoints (pushendpoints.go):
+//
+//	we/<endpoint id>                 PushEndpoint (JSON)
+//
 // A count key is the empty member of its range (topics and tokens are
 // never empty), so it sorts first and is read with the same iterator.
 //
@@ -75,6 +79,9 @@ const (
 	prefixCredentials = "cr/"
 	prefixVendorRegs  = "rv/"
 )
+
+// prefixPushEndpoint is the prefix of push endpoints (pushendpoints.go).
+const prefixPushEndpoint = "we/"
 
 // errBadID is wrapped when an identifier cannot be stored.
 var errBadID = errors.New("invalid identifier")

@@ -60,6 +60,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store, reopen func(t *t
 		{"DeleteRegistrationTopics", testDeleteRegistrationTopics},
 		{"ReplaceRegistrationTopics", testReplaceRegistrationTopics},
 		{"TopicsClosed", testTopicsClosed},
+		{"PushEndpoints", testPushEndpoints},
 		{"Credentials", testCredentials},
 		{"VendorRegistrations", testVendorRegistrations},
 		{"AckTopics", testAckTopics},
@@ -78,6 +79,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store, reopen func(t *t
 	}
 	t.Run("Durability", func(t *testing.T) { testDurability(t, open(t), reopenAndClose) })
 	t.Run("TopicDurability", func(t *testing.T) { testTopicDurability(t, open(t), reopenAndClose) })
+	t.Run("PushEndpointDurability", func(t *testing.T) { testPushEndpointDurability(t, open(t), reopenAndClose) })
 	t.Run("CloseWhileBusy", func(t *testing.T) { testCloseWhileBusy(t, open(t), reopenAndClose) })
 }
 
