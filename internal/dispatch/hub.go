@@ -72,6 +72,8 @@ type Hub struct {
 
 	topics    *topics
 	topicAcks topicAcks
+	// writeSlots bounds the sessions writing at once (Session.writePass).
+	writeSlots chan struct{}
 }
 
 // New creates a hub over a store.
@@ -86,7 +88,7 @@ func New(st store.Store, cfg Config, m *metrics.Metrics, logger *slog.Logger) *H
 		store: st, cfg: cfg, metrics: m, logger: logger, now: now,
 		idPrefix: hex.EncodeToString(p[:]),
 		byToken:  map[string]*Session{}, byDevice: map[string]*Session{},
-		topics: newTopics(),
+		topics: newTopics(), writeSlots: make(chan struct{}, writeSlots),
 	}
 }
 
@@ -359,6 +361,9 @@ func (h *Hub) Shutdown(spread time.Duration) {
 	wg.Wait()
 	h.closeTopicAcks(context.Background())
 }
+
+// writeSlots is how many sessions may write at once.
+const writeSlots = 128
 
 // shutdownWriters bounds the goroutines saying goodbye at shutdown.
 const shutdownWriters = 64

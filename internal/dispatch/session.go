@@ -308,115 +308,127 @@ func (s *Session) Ack(ctx context.Context, acks []herald.Ack) error {
 func (s *Session) writeLoop() {
 	ctx := context.Background()
 	var out batch
-	for {
-		out.reset()
-		now := s.hub.now()
+	for s.writePass(ctx, &out) {
+	}
+}
 
-		s.mu.Lock()
-		if s.closed {
-			s.running = false
-			s.mu.Unlock()
-			return
-		}
-		items := s.takeQueue()
-		if s.overflow {
-			s.overflow = false
-			for _, rs := range s.regs {
-				rs.fetch = true
-				rs.fetchTopic = rs.topicOn
-			}
-		}
-		for i := range items {
-			it := &items[i]
-			if it.frame != nil {
-				out.addFrame(it.frame)
-				continue
-			}
-			if e := it.topic; e != nil {
-				rs := s.regs[it.token]
-				if rs == nil || !rs.topicOn || rs.fetchTopic || e.Seq <= rs.lastTopic {
-					continue
-				}
-				rs.lastTopic = e.Seq
-				if e.ExpiresAt.After(now) {
-					out.addTopic(it.token, e.TopicMessage)
-				}
-				continue
-			}
-			m := it.msg
-			rs := s.regs[m.Token]
-			switch {
-			case rs == nil || rs.fetch || m.Seq <= rs.lastSent:
-			case m.Seq == rs.lastSent+1:
-				rs.lastSent = m.Seq
-				if m.Kind == store.KindMessage && !m.ExpiresAt.After(now) {
-					continue // expired while queued; the purge removes it
-				}
-				out.addMsg(m)
-			default:
-				rs.fetch = true // a gap: the store has what is missing
-			}
-		}
-		clear(items)
-		s.spare = items[:0]
-		var fetches []fetch
-		for t, rs := range s.regs {
-			if rs.fetch {
-				fetches = append(fetches, fetch{token: t, after: rs.lastSent})
-			}
-			if rs.topicOn && rs.fetchTopic {
-				fetches = append(fetches, fetch{token: t, after: rs.lastTopic, topic: true, project: rs.project})
-			}
-		}
-		if out.empty() && len(fetches) == 0 {
-			s.running = false
-			s.mu.Unlock()
-			return
-		}
+// writePass writes what is queued (and what the store has for
+// registrations that must fetch) in one write. It reports whether the
+// writer must look again. A pass holds one of the hub's write slots, so
+// that a fan-out to many devices keeps a bounded number of writers
+// runnable and the rest of the server (the send API, the store's writer)
+// is not queued behind thousands of them.
+func (s *Session) writePass(ctx context.Context, out *batch) bool {
+	s.hub.writeSlots <- struct{}{}
+	defer func() { <-s.hub.writeSlots }()
+	out.reset()
+	now := s.hub.now()
+
+	s.mu.Lock()
+	if s.closed {
+		s.running = false
 		s.mu.Unlock()
-
-		for _, f := range fetches {
-			if f.topic {
-				if err := s.fetchTopic(ctx, f, now, &out); err != nil {
-					s.hub.logger.Error("reading the topic log", "session", s.ID, "err", err)
-					s.fail(ctx, herald.CloseGoingAway, "store error")
-					return
-				}
-				continue
-			}
-			msgs, last, err := s.hub.pending(ctx, f.token, f.after, now)
-			if err != nil {
-				s.hub.logger.Error("reading pending messages", "session", s.ID, "err", err)
-				s.fail(ctx, herald.CloseGoingAway, "store error")
-				return
-			}
-			s.mu.Lock()
-			rs := s.regs[f.token]
-			if rs != nil && rs.lastSent == f.after {
-				for _, m := range msgs {
-					out.addMsg(m)
-					rs.lastSent = m.Seq
-				}
-				if len(msgs) < fetchLimit {
-					rs.fetch = false
-					if rs.lastSent > last {
-						rs.lastSent = last // a resume point beyond anything ever sent
-					}
-				}
-			}
-			s.mu.Unlock()
+		return false
+	}
+	items := s.takeQueue()
+	if s.overflow {
+		s.overflow = false
+		for _, rs := range s.regs {
+			rs.fetch = true
+			rs.fetchTopic = rs.topicOn
 		}
-
-		if out.empty() {
+	}
+	for i := range items {
+		it := &items[i]
+		if it.frame != nil {
+			out.addFrame(it.frame)
 			continue
 		}
-		if err := s.conn.WriteFrames(out.frames()...); err != nil {
-			s.hub.logger.Debug("writing to device", "session", s.ID, "err", err)
-			s.fail(ctx, herald.CloseGoingAway, "write failed")
-			return
+		if e := it.topic; e != nil {
+			rs := s.regs[it.token]
+			if rs == nil || !rs.topicOn || rs.fetchTopic || e.Seq <= rs.lastTopic {
+				continue
+			}
+			rs.lastTopic = e.Seq
+			if e.ExpiresAt.After(now) {
+				out.addTopic(it.token, e.TopicMessage)
+			}
+			continue
 		}
-		s.hub.metrics.Deliveries.Add(float64(out.delivered))
+		m := it.msg
+		rs := s.regs[m.Token]
+		switch {
+		case rs == nil || rs.fetch || m.Seq <= rs.lastSent:
+		case m.Seq == rs.lastSent+1:
+			rs.lastSent = m.Seq
+			if m.Kind == store.KindMessage && !m.ExpiresAt.After(now) {
+				continue // expired while queued; the purge removes it
+			}
+			out.addMsg(m)
+		default:
+			rs.fetch = true // a gap: the store has what is missing
+		}
 	}
+	clear(items)
+	s.spare = items[:0]
+	var fetches []fetch
+	for t, rs := range s.regs {
+		if rs.fetch {
+			fetches = append(fetches, fetch{token: t, after: rs.lastSent})
+		}
+		if rs.topicOn && rs.fetchTopic {
+			fetches = append(fetches, fetch{token: t, after: rs.lastTopic, topic: true, project: rs.project})
+		}
+	}
+	if out.empty() && len(fetches) == 0 {
+		s.running = false
+		s.mu.Unlock()
+		return false
+	}
+	s.mu.Unlock()
+
+	for _, f := range fetches {
+		if f.topic {
+			if err := s.fetchTopic(ctx, f, now, out); err != nil {
+				s.hub.logger.Error("reading the topic log", "session", s.ID, "err", err)
+				s.fail(ctx, herald.CloseGoingAway, "store error")
+				return false
+			}
+			continue
+		}
+		msgs, last, err := s.hub.pending(ctx, f.token, f.after, now)
+		if err != nil {
+			s.hub.logger.Error("reading pending messages", "session", s.ID, "err", err)
+			s.fail(ctx, herald.CloseGoingAway, "store error")
+			return false
+		}
+		s.mu.Lock()
+		rs := s.regs[f.token]
+		if rs != nil && rs.lastSent == f.after {
+			for _, m := range msgs {
+				out.addMsg(m)
+				rs.lastSent = m.Seq
+			}
+			if len(msgs) < fetchLimit {
+				rs.fetch = false
+				if rs.lastSent > last {
+					rs.lastSent = last // a resume point beyond anything ever sent
+				}
+			}
+		}
+		s.mu.Unlock()
+	}
+
+	if out.empty() {
+		return true
+	}
+	if err := s.conn.WriteFrames(out.frames()...); err != nil {
+		s.hub.logger.Debug("writing to device", "session", s.ID, "err", err)
+		s.fail(ctx, herald.CloseGoingAway, "write failed")
+		return false
+	}
+	s.hub.metrics.Deliveries.Add(float64(out.delivered))
+	return true
 }
 
 type fetch struct {

@@ -13,7 +13,7 @@ import (
 // than the fan-out itself. Cursors need not be durable at once: a lost
 // advance only makes a device read entries again, which its SDK drops as
 // duplicates, and a reconnecting device states its own position.
-const topicAckInterval = 200 * time.Millisecond
+const topicAckInterval = time.Second
 
 // topicAcks collects topic cursor advances for the store.
 type topicAcks struct {
