@@ -160,6 +160,7 @@ var DefaultLimits = Limits{MaxPending: 100, MaxCollapseKeys: 4}
 type Store interface {
 	TopicStore
 	PushEndpointStore
+	StatusStore
 	CredentialStore
 
 	CreateProject(ctx context.Context, p Project) error // ErrExists

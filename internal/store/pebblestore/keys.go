@@ -51,6 +51,12 @@ import (
 //	                                 platform (empty value); entries of
 //	                                 deleted ones are skipped on reading
 //
+// Message status (status.go):
+//
+//	s/<message id>                   the message's status (binary)
+//	sx/<end BE64>/<message id>\x00<0 BE64>
+//	                                 status end index (empty value)
+//
 // Web Push endpoints (pushendpoints.go):
 //
 //	we/<endpoint id>                 PushEndpoint (JSON)
@@ -76,6 +82,8 @@ const (
 	prefixTopicLog    = "tl/"
 	prefixTopicExpiry = "tx/"
 	prefixCursor      = "tk/"
+	prefixStatus      = "s/"
+	prefixStatusEnd   = "sx/"
 	prefixCredentials = "cr/"
 	prefixVendorRegs  = "rv/"
 )

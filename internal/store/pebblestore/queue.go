@@ -29,6 +29,7 @@ type entry struct {
 	collapse string
 	kind     store.Kind
 	dropped  int
+	id       string // the message ID, whose status Enqueue marks
 }
 
 // counted reports whether e counts toward Limits.MaxPending.
@@ -97,7 +98,7 @@ func (w *writer) load(token string) (*queue, error) {
 			_ = it.Close()
 			return nil, fmt.Errorf("load queue entry %d: %w", seq, err)
 		}
-		e := entry{seq: seq, exp: expNanos(m.ExpiresAt), collapse: m.CollapseKey, kind: m.Kind, dropped: m.Dropped}
+		e := entry{seq: seq, exp: expNanos(m.ExpiresAt), collapse: m.CollapseKey, kind: m.Kind, dropped: m.Dropped, id: m.ID}
 		q.entries = append(q.entries, e)
 		if e.counted() {
 			q.nonColl++
@@ -153,6 +154,11 @@ func (w *writer) add(q *queue, m *store.Message, out *store.Outcome) {
 		// keys < 0: the same key pends and is replaced; otherwise the
 		// oldest key goes if this one would exceed the limit.
 		if keys < 0 || keys >= limits.MaxCollapseKeys {
+			reason := reasonCollapsed
+			if keys >= 0 {
+				reason = reasonCollapseLimit
+			}
+			w.markQueued(&q.entries[oldest], store.StateCollapsed, reason, m.AcceptedAt)
 			out.Collapsed = append(out.Collapsed, q.entries[oldest].seq)
 			w.removeAt(q, oldest)
 		}
@@ -177,6 +183,7 @@ func (w *writer) dropPending(q *queue, m *store.Message) (int, *store.Message) {
 		case e.counted():
 			dropped++
 			total++
+			w.markQueued(&e, store.StateDropped, reasonDropped, m.AcceptedAt)
 		case e.kind == store.KindDeleted:
 			total += e.dropped
 		default:
@@ -209,13 +216,20 @@ func (w *writer) dropPending(q *queue, m *store.Message) (int, *store.Message) {
 }
 
 // put writes m (its Seq assigned) and its expiry index key, and records it
-// in q.
+// in q. A message (not a marker) with an ID gets its StateAccepted status
+// record in the same batch.
 func (w *writer) put(q *queue, m *store.Message) {
 	op := w.batch.SetDeferred(queueKeyLen(q.token), encodedLen(m))
 	appendQueueKey(op.Key[:0], q.token, m.Seq)
 	appendMessage(op.Value[:0], m)
 	_ = op.Finish()
-	e := entry{seq: m.Seq, exp: expNanos(m.ExpiresAt), collapse: m.CollapseKey, kind: m.Kind, dropped: m.Dropped}
+	e := entry{seq: m.Seq, exp: expNanos(m.ExpiresAt), collapse: m.CollapseKey, kind: m.Kind, dropped: m.Dropped, id: m.ID}
+	if m.Kind == store.KindMessage && m.ID != "" {
+		w.putStatus(&store.Status{
+			ID: m.ID, ProjectID: m.ProjectID, Token: q.token, State: store.StateAccepted,
+			AcceptedAt: m.AcceptedAt, ExpiresAt: m.ExpiresAt, UpdatedAt: m.AcceptedAt,
+		})
+	}
 	if e.exp != noExpiry {
 		w.key = appendExpiryKey(w.key[:0], e.exp, q.token, e.seq)
 		_ = w.batch.Set(w.key, nil, nil)

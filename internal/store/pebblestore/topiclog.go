@@ -89,6 +89,12 @@ func (w *writer) appendTopic(m *store.TopicMessage) uint64 {
 		w.key = appendExpiryKeyIn(w.key[:0], prefixTopicExpiry, exp, project, seq)
 		_ = w.batch.Set(w.key, nil, nil)
 	}
+	if m.ID != "" {
+		w.putStatus(&store.Status{
+			ID: m.ID, ProjectID: project, Topic: m.Topic, Condition: m.Condition, State: store.StateAccepted,
+			AcceptedAt: m.AcceptedAt, ExpiresAt: m.ExpiresAt, UpdatedAt: m.AcceptedAt, Targeted: m.Targeted,
+		})
+	}
 	return seq
 }
 

@@ -64,6 +64,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store, reopen func(t *t
 		{"Credentials", testCredentials},
 		{"VendorRegistrations", testVendorRegistrations},
 		{"AckTopics", testAckTopics},
+		{"Status", testStatus},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
