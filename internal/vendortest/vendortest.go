@@ -1,0 +1,138 @@
+// Package vendortest runs local servers that speak the push vendors'
+// protocols, for tests of Herald's providers and end-to-end tests of the
+// relay: an APNs provider API ([NewAPNs]), FCM's HTTP v1 API with its OAuth2
+// token endpoint ([NewFCM]), and a browser push service ([NewWebPush]).
+//
+// Each server listens on a real socket of 127.0.0.1 with TLS (HTTP/2 by
+// ALPN), checks requests the way the vendor documents it, answers the
+// vendor's statuses and error bodies, and records what it accepted. Every
+// server uses the same test certificate (net/http/httptest's), so the
+// *http.Client of any of them trusts all of them.
+//
+// A test can make the next requests fail ([Faults.FailNext]) or hold them
+// until released ([Faults.Hold]), to exercise retries and cancellation.
+// The servers are closed when the test ends.
+package vendortest
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Option configures a server.
+type Option func(*config)
+
+type config struct {
+	now     func() time.Time
+	sandbox bool
+}
+
+// WithClock sets the clock a server checks token times against (default
+// time.Now).
+func WithClock(now func() time.Time) Option {
+	return func(c *config) { c.now = now }
+}
+
+// Sandbox makes an APNs server play api.sandbox.push.apple.com: the
+// devices it creates have Sandbox set. Other servers ignore it.
+func Sandbox() Option {
+	return func(c *config) { c.sandbox = true }
+}
+
+func newConfig(opts []Option) config {
+	c := config{now: time.Now}
+	for _, o := range opts {
+		o(&c)
+	}
+	return c
+}
+
+// startTLS starts h on 127.0.0.1 with TLS and HTTP/2, closed at the end
+// of the test.
+func startTLS(t testing.TB, h http.Handler) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewUnstartedServer(h)
+	srv.EnableHTTP2 = true
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// Faults makes a server misbehave on purpose. The zero value does nothing.
+// It is safe for concurrent use.
+type Faults struct {
+	mu       sync.Mutex
+	failLeft int
+	status   int
+	after    time.Duration
+	held     chan struct{} // closed by the release func; nil when not holding
+	arrivals chan struct{}
+}
+
+// FailNext makes the next n requests fail with status (429, 500, 503, …)
+// in the vendor's error format, with a Retry-After header of whole seconds
+// when retryAfter is positive.
+func (f *Faults) FailNext(n, status int, retryAfter time.Duration) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.failLeft, f.status, f.after = n, status, retryAfter
+}
+
+// Hold makes requests wait, before anything is checked, until release is
+// called or the client goes away. arrived receives one value for each
+// request that starts waiting (buffered up to 64).
+func (f *Faults) Hold() (arrived <-chan struct{}, release func()) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	held := make(chan struct{})
+	f.held, f.arrivals = held, make(chan struct{}, 64)
+	var once sync.Once
+	return f.arrivals, func() {
+		once.Do(func() {
+			f.mu.Lock()
+			if f.held == held {
+				f.held = nil
+			}
+			f.mu.Unlock()
+			close(held)
+		})
+	}
+}
+
+// intercept applies the faults to one request. It returns the status and
+// Retry-After to fail with, or 0 to go on; it returns -1 when the client
+// went away while held.
+func (f *Faults) intercept(r *http.Request) (status int, retryAfter time.Duration) {
+	f.mu.Lock()
+	held, arrivals := f.held, f.arrivals
+	f.mu.Unlock()
+	if held != nil {
+		select {
+		case arrivals <- struct{}{}:
+		default:
+		}
+		select {
+		case <-held:
+		case <-r.Context().Done():
+			return -1, 0
+		}
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.failLeft > 0 {
+		f.failLeft--
+		return f.status, f.after
+	}
+	return 0, 0
+}
+
+// setRetryAfter writes Retry-After in whole seconds, rounded up.
+func setRetryAfter(h http.Header, d time.Duration) {
+	if d > 0 {
+		h.Set("Retry-After", strconv.FormatInt(int64((d+time.Second-1)/time.Second), 10))
+	}
+}
