@@ -33,12 +33,21 @@ func decodeServerFrame(b []byte) (f herald.Frame, known bool, err error) {
 }
 
 // handle acts on one frame of an established session.
-func (c *Client) handle(ctx context.Context, cn *conn, f herald.Frame, end *sessionEnd) error {
+func (c *Client) handle(ctx context.Context, cn *conn, f herald.Frame, end *sessionEnd, owed *ackBatch) error {
 	switch f.Type {
 	case herald.FrameMessages:
-		return c.handleMessages(ctx, cn, f.Messages)
+		c.handleMessages(ctx, f.Messages, owed)
+		return nil
 	case herald.FrameDeleted:
-		return c.handleDeleted(ctx, cn, *f.Deleted)
+		c.handleDeleted(*f.Deleted, owed)
+		return nil
+	}
+	// Anything else may change the registrations: settle what is owed
+	// first.
+	if err := c.commit(ctx, cn, owed); err != nil {
+		return err
+	}
+	switch f.Type {
 	case herald.FrameTokenRefresh:
 		return c.handleTokenRefresh(*f.TokenRefresh)
 	case herald.FrameGoAway:
@@ -58,9 +67,7 @@ func (c *Client) handle(ctx context.Context, cn *conn, f herald.Frame, end *sess
 // messages of its topics and conditions (TopicSeq). Messages for a token
 // this device does not hold (deleted by the app, or not yet stored) are
 // neither delivered nor acknowledged.
-func (c *Client) handleMessages(ctx context.Context, cn *conn, msgs []herald.Message) error {
-	var acks []herald.Ack
-	changed := false
+func (c *Client) handleMessages(ctx context.Context, msgs []herald.Message, out *ackBatch) {
 	for i := range msgs {
 		m := &msgs[i]
 		topic := m.TopicSeq != 0
@@ -81,13 +88,12 @@ func (c *Client) handleMessages(ctx context.Context, cn *conn, msgs []herald.Mes
 				} else {
 					r.LastHandled = m.Seq
 				}
-				changed = true
+				out.changed = true
 			}
 			c.mu.Unlock()
 		}
-		acks = addAck(acks, herald.Ack{Token: m.Token, Seq: m.Seq, TopicSeq: m.TopicSeq})
+		out.acks = addAck(out.acks, herald.Ack{Token: m.Token, Seq: m.Seq, TopicSeq: m.TopicSeq})
 	}
-	return c.commit(ctx, cn, changed, acks)
 }
 
 // isNew reports whether a message is above the dedupe mark of its stream.
@@ -101,15 +107,14 @@ func (r *registration) isNew(topic bool, seq, tseq uint64) bool {
 // handleDeleted reports dropped messages to the app. The marker has its own
 // place in the token's sequence: it is deduplicated and acknowledged as a
 // message is.
-func (c *Client) handleDeleted(ctx context.Context, cn *conn, d herald.Deleted) error {
+func (c *Client) handleDeleted(d herald.Deleted, out *ackBatch) {
 	c.mu.Lock()
 	r := c.st.Registrations[c.st.appKeyOf(d.Token)]
 	isNew := r != nil && d.Seq > r.LastHandled
 	c.mu.Unlock()
 	if r == nil {
-		return nil
+		return
 	}
-	changed := false
 	if isNew {
 		if c.cfg.OnDeletedMessages != nil {
 			c.cfg.OnDeletedMessages(d.Token, d.Count)
@@ -117,26 +122,38 @@ func (c *Client) handleDeleted(ctx context.Context, cn *conn, d herald.Deleted) 
 		c.mu.Lock()
 		if r.Token == d.Token && d.Seq > r.LastHandled {
 			r.LastHandled = d.Seq
-			changed = true
+			out.changed = true
 		}
 		c.mu.Unlock()
 	}
-	return c.commit(ctx, cn, changed, []herald.Ack{{Token: d.Token, Seq: d.Seq}})
+	out.acks = addAck(out.acks, herald.Ack{Token: d.Token, Seq: d.Seq})
+}
+
+// ackBatch is what the device owes the server: acks, and whether the
+// dedupe marks changed since they were last saved.
+type ackBatch struct {
+	acks    []herald.Ack
+	changed bool
 }
 
 // commit saves the dedupe marks if they changed, then sends the acks. The
 // order matters: once acknowledged, the server forgets a message, so the
 // mark must already be on disk for a resend after a lost ack to be dropped.
-func (c *Client) commit(ctx context.Context, cn *conn, changed bool, acks []herald.Ack) error {
-	if changed {
+// The session commits once it has read every frame already received, so a
+// burst of frames costs one save and one ack.
+func (c *Client) commit(ctx context.Context, cn *conn, b *ackBatch) error {
+	if b.changed {
 		if err := c.save(); err != nil {
 			return err
 		}
+		b.changed = false
 	}
-	if len(acks) == 0 {
+	if len(b.acks) == 0 {
 		return nil
 	}
-	if err := cn.writeFrame(ctx, herald.Frame{Type: herald.FrameAck, Acks: acks}); err != nil {
+	err := cn.writeFrame(ctx, herald.Frame{Type: herald.FrameAck, Acks: b.acks})
+	b.acks = b.acks[:0]
+	if err != nil {
 		return fmt.Errorf("send ack: %w", err)
 	}
 	return nil

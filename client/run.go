@@ -186,6 +186,7 @@ func (c *Client) session(ctx context.Context) (end sessionEnd) {
 	// Twice the ping interval without a frame (the server answers every
 	// ping) means the connection is dead.
 	silence := 2 * interval
+	var owed ackBatch
 	for {
 		if err := cn.nc.SetReadDeadline(time.Now().Add(silence)); err != nil {
 			end.err = err
@@ -195,7 +196,16 @@ func (c *Client) session(ctx context.Context) (end sessionEnd) {
 		if err != nil {
 			return c.ended(ctx, end, err)
 		}
-		if err := c.handle(ctx, cn, f, &end); err != nil {
+		if err := c.handle(ctx, cn, f, &end, &owed); err != nil {
+			end.err = err
+			return end
+		}
+		// Frames already received are handled before the acks go out:
+		// one ack (and one save of the dedupe marks) for a burst.
+		if cn.br.Buffered() > 0 {
+			continue
+		}
+		if err := c.commit(ctx, cn, &owed); err != nil {
 			end.err = err
 			return end
 		}

@@ -1,9 +1,11 @@
 package client
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -471,4 +473,42 @@ func readStateFile(t *testing.T, dir string) state {
 		t.Fatal(err)
 	}
 	return s
+}
+
+func TestABurstOfFramesIsAckedOnce(t *testing.T) {
+	fs := newFakeServer(t)
+	rec := newRecorder()
+	c := mustNew(t, rec.config(fs.URL(), t.TempDir(), t))
+	tok := mustRegister(t, c, "app-1")
+	startRun(t, c)
+	sc := fs.accept()
+	sc.handshake(noPing)
+	wait(t, rec.connected, "OnConnected")
+
+	// Three frames in one write: the device reads them from one buffer
+	// and owes one ack for all.
+	var burst bytes.Buffer
+	for seq := uint64(1); seq <= 3; seq++ {
+		b, err := json.Marshal(herald.Frame{Type: herald.FrameMessages, Messages: []herald.Message{msg(tok, seq, fmt.Sprint(seq))}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := wsutil.WriteServerText(&burst, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := sc.nc.Write(burst.Bytes()); err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i <= 3; i++ {
+		wait(t, rec.messages, fmt.Sprint("message ", i))
+	}
+	if diff := cmp.Diff([]herald.Ack{{Token: tok, Seq: 3}}, sc.read().Acks); diff != "" {
+		t.Fatalf("ack of the burst (-want +got):\n%s", diff)
+	}
+	// The next ack is for the next frame: nothing else was owed.
+	sc.send(herald.Frame{Type: herald.FrameMessages, Messages: []herald.Message{msg(tok, 4, "4")}})
+	if diff := cmp.Diff([]herald.Ack{{Token: tok, Seq: 4}}, sc.read().Acks); diff != "" {
+		t.Fatalf("ack after the burst (-want +got):\n%s", diff)
+	}
 }
