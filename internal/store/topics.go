@@ -89,11 +89,12 @@ type TopicStore interface {
 	// TopicCursor returns a registration's cursor (0 if it has none).
 	TopicCursor(ctx context.Context, token string) (uint64, error)
 	// AckTopic moves a registration's cursor forward to upTo (never
-	// back). Like Ack it need not be durable before returning.
+	// back). A registration without a cursor (it never subscribed, or it
+	// was deleted) is skipped. Like Ack it need not be durable before
+	// returning.
 	AckTopic(ctx context.Context, token string, upTo uint64) error
 	// AckTopics is AckTopic for many registrations in one write: each
-	// token's cursor moves forward to its value. Missing and deleted
-	// registrations are skipped.
+	// token's cursor moves forward to its value.
 	AckTopics(ctx context.Context, acks map[string]uint64) error
 	// PurgeTopicLog removes log entries expired at or before now, at most
 	// limit, and returns how many it removed.

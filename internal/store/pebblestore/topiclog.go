@@ -248,20 +248,15 @@ func (s *Store) AckTopics(ctx context.Context, acks map[string]uint64) error {
 			if upTo == 0 {
 				continue
 			}
-			var r struct {
-				DeletedAt time.Time `json:"deleted_at"`
-			}
-			err := w.getJSON("registration", token, entityKey(prefixReg, token), &r)
-			if errors.Is(err, store.ErrNotFound) || err == nil && !r.DeletedAt.IsZero() {
-				continue
-			}
-			if err != nil {
-				return err
-			}
+			// A cursor exists from the first Subscribe until the
+			// registration is deleted.
 			key := entityKey(prefixCursor, token)
-			v, _, err := w.get(key)
+			v, found, err := w.get(key)
 			if err != nil {
 				return err
+			}
+			if !found {
+				continue
 			}
 			cur, err := decodeCount(v)
 			if err != nil {

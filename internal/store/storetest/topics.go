@@ -244,16 +244,23 @@ func testSinceAndCursor(t *testing.T, s store.Store) {
 			t.Errorf("cursor after AckTopic(%d) = %d, want %d", step.upTo, c, step.want)
 		}
 	}
-	// A registration that never subscribed gets a cursor from an ack; an
-	// unknown token has none.
+	// An ack moves only an existing cursor: a registration that never
+	// subscribed has none (an unknown token neither), and gets the log
+	// head as its cursor when it subscribes.
 	register(t, s, "tok-2", "p1")
 	must(t, "AckTopic(tok-2)", s.AckTopic(ctx, "tok-2", 3))
-	if c := cursor(t, s, "tok-2"); c != 3 {
-		t.Errorf("cursor of tok-2 after AckTopic(3) = %d, want 3", c)
+	if c := cursor(t, s, "tok-2"); c != 0 {
+		t.Errorf("cursor of tok-2 after AckTopic(3) without a subscription = %d, want 0", c)
 	}
 	subscribe(t, s, "tok-2", t0, "news")
-	if c := cursor(t, s, "tok-2"); c != 3 {
-		t.Errorf("cursor of tok-2 after Subscribe = %d, want 3 (it had one)", c)
+	_, head, err := s.TopicLog(ctx, "p1", 0, t0, 1)
+	must(t, "TopicLog", err)
+	if c := cursor(t, s, "tok-2"); c != head {
+		t.Errorf("cursor of tok-2 after Subscribe = %d, want the head %d", c, head)
+	}
+	must(t, "AckTopic(tok-2)", s.AckTopic(ctx, "tok-2", head+1))
+	if c := cursor(t, s, "tok-2"); c != head+1 {
+		t.Errorf("cursor of tok-2 after AckTopic(%d) = %d", head+1, c)
 	}
 	if c := cursor(t, s, "tok-unknown"); c != 0 {
 		t.Errorf("cursor of an unknown token = %d, want 0", c)
