@@ -52,6 +52,9 @@ type Config struct {
 	RefreshGrace time.Duration
 	// Now is the clock for expiry and last-seen times; nil means time.Now.
 	Now func() time.Time
+	// Relay delivers the messages of registrations of the vendor
+	// platforms (relay.go); nil keeps them stored, undelivered.
+	Relay *Relay
 }
 
 // Hub is the dispatcher of one node.

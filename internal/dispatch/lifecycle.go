@@ -33,8 +33,10 @@ const touchEvery = time.Hour
 const maxReplacements = 8
 
 // stale reports whether a live registration has expired at now.
+// Registrations of the vendor platforms never connect here: their vendor
+// says when they are gone (the relay deletes them then).
 func (h *Hub) stale(reg store.Registration, now time.Time) bool {
-	return h.cfg.StaleAfter > 0 && now.Sub(reg.Seen()) > h.cfg.StaleAfter
+	return h.cfg.StaleAfter > 0 && reg.PlatformOf() == store.PlatformHerald && now.Sub(reg.Seen()) > h.cfg.StaleAfter
 }
 
 // expire deletes a stale registration.

@@ -18,10 +18,27 @@ const (
 	deviceIDBytes = 16
 )
 
+// Address is where a registration's messages travel: the zero value for
+// Herald's own connection, or a vendor platform (store.PlatformWebPush,
+// PlatformAPNs, PlatformFCM) and the device's address there. The caller
+// validates it; the store refuses a platform without its address.
+type Address struct {
+	Platform string
+	WebPush  *store.WebPushSubscription
+	APNs     *store.APNsDevice
+	FCM      *store.FCMDevice
+}
+
 // Register creates a registration token for an app on a device. With a nil
 // credential a new device is created and its credential returned (once).
 // If the device is connected, its session starts serving the new token.
 func (h *Hub) Register(ctx context.Context, appKey string, cred *herald.DeviceCredential) (herald.RegisterResponse, error) {
+	return h.RegisterAt(ctx, appKey, cred, Address{})
+}
+
+// RegisterAt is Register for a registration of any platform: the token's
+// messages travel as addr says (a vendor platform's through the relay).
+func (h *Hub) RegisterAt(ctx context.Context, appKey string, cred *herald.DeviceCredential, addr Address) (herald.RegisterResponse, error) {
 	app, err := h.store.App(ctx, appKey)
 	if errors.Is(err, store.ErrNotFound) {
 		return herald.RegisterResponse{}, ErrUnknownApp
@@ -44,10 +61,13 @@ func (h *Hub) Register(ctx context.Context, appKey string, cred *herald.DeviceCr
 		Token: auth.RandomToken(tokenBytes), ProjectID: app.ProjectID, AppKey: app.Key,
 		DeviceID: cred.ID, CreatedAt: now, LastSeenAt: now,
 	}
+	addr.to(&reg)
 	if err := h.store.CreateRegistration(ctx, reg); err != nil {
 		return herald.RegisterResponse{}, fmt.Errorf("creating registration: %w", err)
 	}
-	h.attachToken(ctx, cred.ID, reg.Token, reg.ProjectID)
+	if reg.PlatformOf() == store.PlatformHerald {
+		h.attachToken(ctx, cred.ID, reg.Token, reg.ProjectID)
+	}
 	resp.Token, resp.ProjectID = reg.Token, reg.ProjectID
 	return resp, nil
 }
@@ -65,6 +85,7 @@ func (h *Hub) Refresh(ctx context.Context, cred herald.DeviceCredential, token s
 	reg := store.Registration{
 		Token: auth.RandomToken(tokenBytes), ProjectID: old.ProjectID, AppKey: old.AppKey,
 		DeviceID: old.DeviceID, CreatedAt: now, LastSeenAt: now,
+		Platform: old.Platform, WebPush: old.WebPush, APNs: old.APNs, FCM: old.FCM,
 	}
 	err = h.store.ReplaceRegistration(ctx, token, reg, now)
 	if errors.Is(err, store.ErrNotFound) {
@@ -73,6 +94,9 @@ func (h *Hub) Refresh(ctx context.Context, cred herald.DeviceCredential, token s
 		return herald.RegisterResponse{}, fmt.Errorf("replacing registration: %w", err)
 	}
 	h.detachToken(token)
+	if reg.PlatformOf() != store.PlatformHerald {
+		return herald.RegisterResponse{Token: reg.Token, ProjectID: reg.ProjectID}, nil
+	}
 	if s := h.attachToken(ctx, cred.ID, reg.Token, reg.ProjectID); s != nil {
 		s.send(encodeFrame(herald.Frame{Type: herald.FrameTokenRefresh, TokenRefresh: &herald.TokenRefresh{Old: token, New: reg.Token}}))
 	}
@@ -89,6 +113,14 @@ func (h *Hub) Delete(ctx context.Context, cred herald.DeviceCredential, token st
 	}
 	h.detachToken(token)
 	return nil
+}
+
+// to writes the address into a registration.
+func (a Address) to(r *store.Registration) {
+	if a.Platform != store.PlatformHerald {
+		r.Platform = a.Platform
+	}
+	r.WebPush, r.APNs, r.FCM = a.WebPush, a.APNs, a.FCM
 }
 
 func (h *Hub) ownRegistration(ctx context.Context, cred herald.DeviceCredential, token string) (store.Registration, error) {

@@ -72,8 +72,11 @@ func (h *Hub) Send(ctx context.Context, o Outgoing) (string, error) {
 	}
 	id := h.newID()
 	expires := now.Add(o.TTL)
+	vendor := reg.PlatformOf() != store.PlatformHerald
 	if o.TTL == 0 {
-		if h.sessionFor(token) == nil {
+		// A vendor registration's TTL 0 message goes to the vendor at once,
+		// which applies its own "now or never".
+		if !vendor && h.sessionFor(token) == nil {
 			h.metrics.Fates.WithLabelValues("ttl_zero_offline").Inc()
 			return id, nil
 		}
@@ -98,6 +101,10 @@ func (h *Hub) Send(ctx context.Context, o Outgoing) (string, error) {
 		h.notify(out.Marker)
 	}
 	m.Seq = out.Seq
+	if vendor {
+		h.cfg.Relay.Notify(reg.PlatformOf(), token)
+		return id, nil
+	}
 	h.notify(&m)
 	return id, nil
 }

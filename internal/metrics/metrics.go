@@ -38,6 +38,11 @@ type Metrics struct {
 	// HTTPRequests counts HTTP requests by protocol ("HTTP/1.1",
 	// "HTTP/2.0"), as counted by CountProtocols.
 	HTTPRequests *prometheus.CounterVec
+	// RelayDeliveries counts the relay's vendor calls by platform
+	// ("webpush", "apns", "fcm") and result: "delivered", "retry",
+	// "expired" (given up at its expiry), "unregistered", "credentials",
+	// "rejected", "failed".
+	RelayDeliveries *prometheus.CounterVec
 }
 
 // New creates the collectors on a fresh registry, with Go runtime and
@@ -81,6 +86,11 @@ func New() *Metrics {
 		Name: "herald_sends_in_flight", Help: "Sends waiting for the durable write.",
 	})
 	m.reg.MustRegister(m.SendRefusals, m.SendsInFlight)
+	m.RelayDeliveries = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "herald_relay_deliveries_total",
+		Help: "Vendor calls of the relay by platform and result (delivered, retry, expired, unregistered, credentials, rejected, failed).",
+	}, []string{"platform", "result"})
+	m.reg.MustRegister(m.RelayDeliveries)
 	return m
 }
 
