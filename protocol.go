@@ -154,6 +154,27 @@ type Message struct {
 
 	Data         map[string]string `json:"data,omitempty"`
 	Notification *Notification     `json:"notification,omitempty"`
+	// WebPush is set on a message that a Web Push application server
+	// posted to one of the registration's push endpoints (RFC 8030): the
+	// end-to-end encrypted body, which Herald cannot read. Such a message
+	// has no Data or Notification.
+	WebPush *WebPush `json:"webpush,omitempty"`
+
+	// Raw is the plaintext of a Web Push message, decrypted by the Go SDK
+	// (RFC 8291) before the app's callback runs. It is never on the wire.
+	Raw []byte `json:"-"`
+}
+
+// WebPush is the encrypted body of a message posted to a push endpoint.
+type WebPush struct {
+	// EndpointID is the last path segment of the push endpoint the
+	// message was posted to: it names the subscription whose private key
+	// and auth secret decrypt Body.
+	EndpointID string `json:"endpoint_id"`
+	// Body is the request body exactly as the application server sent it
+	// (Content-Encoding aes128gcm, RFC 8188/8291), unpadded base64url. It
+	// is empty for a push without payload (a "tickle").
+	Body string `json:"body,omitempty"`
 }
 
 // Notification is the user-visible part of a message.
@@ -264,6 +285,9 @@ func (f *Frame) Validate() error {
 			}
 			if m.TopicSeq != 0 && (m.Topic == "") == (m.Condition == "") {
 				return bad("a topic message needs one of topic or condition")
+			}
+			if m.WebPush != nil && m.WebPush.EndpointID == "" {
+				return bad("a webpush message needs its endpoint_id")
 			}
 		}
 	case FrameDeleted:

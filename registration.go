@@ -13,6 +13,16 @@ const (
 	// subscribes the registration to the topic, DELETE unsubscribes it;
 	// with the device credential → {}.
 	PathTopics = "/topics"
+	// PathRegistration + "/" + token + PathWebPush: POST with the device
+	// credential and a WebPushRequest → WebPushResponse: a new Web Push
+	// push endpoint (RFC 8030 push resource) delivering to the token.
+	PathWebPush = "/webpush"
+	// PathPush + id is a push endpoint: POST a Web Push message (RFC 8030
+	// §5), GET the UnifiedPush discovery document.
+	PathPush = "/push/"
+	// PathPushMessage + id names a message accepted by a push endpoint
+	// (the Location of its 201). Herald serves no method on it yet.
+	PathPushMessage = "/push/message/"
 	// PathConnect is the WebSocket endpoint (GET with Upgrade).
 	PathConnect = "/device/v1/connect"
 )
@@ -52,4 +62,20 @@ type Status struct {
 	Message string `json:"message"`
 	Status  string `json:"status"`
 	Details []any  `json:"details,omitempty"`
+}
+
+// WebPushRequest asks for a push endpoint (PathWebPush).
+type WebPushRequest struct {
+	// ApplicationServerKey, when set, restricts the endpoint to one
+	// application server (RFC 8292 §4): its VAPID public key, a 65-byte
+	// uncompressed P-256 point in base64url. Pushes must then carry a
+	// VAPID authorization signed with that key.
+	ApplicationServerKey string `json:"application_server_key,omitempty"`
+}
+
+// WebPushResponse answers PathWebPush.
+type WebPushResponse struct {
+	// Endpoint is the push endpoint's URL, <public URL>/push/<id>: what a
+	// browser reports as PushSubscription.endpoint.
+	Endpoint string `json:"endpoint"`
 }

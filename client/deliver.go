@@ -80,7 +80,9 @@ func (c *Client) handleMessages(ctx context.Context, msgs []herald.Message, out 
 			continue
 		}
 		if isNew {
-			c.deliver(ctx, *m)
+			if c.decryptWebPush(r, m) {
+				c.deliver(ctx, *m)
+			}
 			c.mu.Lock()
 			if r.Token == m.Token && r.isNew(topic, m.Seq, m.TopicSeq) {
 				if topic {

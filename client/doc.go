@@ -25,6 +25,15 @@
 // their position in the project's topic log and deduplicated the same way;
 // they carry Message.Topic or Message.Condition.
 //
+// A registration can also receive Web Push messages (RFC 8030) from any
+// Web Push library: WebPushSubscribe returns a subscription (endpoint
+// and keys, the shape of a browser's PushSubscription.toJSON()) for the
+// app's server. Messages posted to it are end-to-end encrypted; the SDK
+// decrypts them (RFC 8291) with keys it keeps in StateDir, and the
+// callback receives the plaintext in Message.Raw (Message.WebPush is set,
+// Data and Notification are empty). A message that does not decrypt is
+// dropped with a logged error and never reaches the app.
+//
 // The wire protocol is documented in docs/protocol.md, for implementers of
 // SDKs in other languages.
 package client

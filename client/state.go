@@ -37,6 +37,9 @@ type registration struct {
 	// positions are the project's, so it survives a refresh of Token (the
 	// server moves the subscriptions and the cursor to the new token).
 	LastHandledTopic uint64 `json:"last_handled_topic,omitempty"`
+	// WebPush holds the private keys of the token's Web Push
+	// subscriptions (webpush.go), by push endpoint ID.
+	WebPush map[string]*webPushKeys `json:"webpush,omitempty"`
 }
 
 func newState() *state {

@@ -1,6 +1,7 @@
 package dispatch
 
 import (
+	"bytes"
 	"encoding/json"
 	"strconv"
 	"time"
@@ -14,6 +15,10 @@ import (
 type Body struct {
 	Data         map[string]string    `json:"data,omitempty"`
 	Notification *herald.Notification `json:"notification,omitempty"`
+	// WebPush is the encrypted body of a message posted to a push
+	// endpoint (webpush.go); such a message has no Data or Notification,
+	// so its payload starts with webPushMember.
+	WebPush *herald.WebPush `json:"webpush,omitempty"`
 }
 
 // EncodeBody returns the payload stored with a message: the JSON members of
@@ -79,7 +84,9 @@ func appendFrameMessage(dst []byte, m frameMessage) []byte {
 	dst = strconv.AppendInt(dst, m.sentAt.UnixMilli(), 10)
 	dst = append(dst, `,"ttl_s":`...)
 	dst = strconv.AppendInt(dst, int64(m.ttl.Seconds()), 10)
-	if m.collapseKey != "" {
+	// A Web Push message's collapse key comes from its Topic header,
+	// which RFC 8030 §5.4 forbids forwarding to the device.
+	if m.collapseKey != "" && !bytes.HasPrefix(m.payload, webPushMember) {
 		dst = append(dst, `,"collapse_key":`...)
 		dst = appendString(dst, m.collapseKey)
 	}

@@ -63,6 +63,11 @@ func (a *API) Handler() http.Handler {
 	mux.HandleFunc("POST "+herald.PathRegistration+"/{action}", a.refresh)
 	mux.HandleFunc("DELETE "+herald.PathRegistration+"/{token}", a.deleteRegistration)
 	mux.Handle("GET "+herald.PathConnect, a.Connect)
+	mux.HandleFunc("POST "+herald.PathRegistration+"/{token}"+herald.PathWebPush, a.createPushEndpoint)
+	mux.HandleFunc("POST "+herald.PathPush+"{id}", a.push)
+	mux.HandleFunc("GET "+herald.PathPush+"{id}", a.pushDiscovery)
+	mux.HandleFunc(herald.PathPush+"{id}", pushMethodNotAllowed)
+	mux.HandleFunc(herald.PathPushMessage+"{id}", pushMessage)
 
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
