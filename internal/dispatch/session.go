@@ -98,21 +98,27 @@ func (s *Session) offer(m *store.Message) {
 }
 
 // enqueue queues an offered message, held if it is normal priority
-// (holdable) and the app is in the background. The queue keeps arrival
-// order: a message that is not held first moves the held ones into the
-// queue ahead of it, so everything in the queue is older than everything
-// held, and a flush appends the held ones after the queue.
+// (holdable) and the app is in the background.
 func (s *Session) enqueue(q queued, holdable bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closed {
+	s.enqueueLocked(q, holdable)
+	s.kick()
+}
+
+// enqueueLocked queues one offered message; the caller kicks the writer.
+// The queue keeps arrival order: a message that is not held first moves
+// the held ones into the queue ahead of it, so everything in the queue is
+// older than everything held, and a flush appends the held ones after the
+// queue. Called with mu held.
+func (s *Session) enqueueLocked(q queued, holdable bool) {
+	if s.closed || s.overflow {
 		return
 	}
 	if len(s.queue)+len(s.held) >= s.hub.cfg.SendQueue {
 		// The device is behind: stop queueing and serve it from the store.
 		s.queue, s.held = s.queue[:0], nil
 		s.overflow = true
-		s.kick()
 		return
 	}
 	if holdable && s.state == herald.Background && s.hub.cfg.NormalBatchWindow > 0 {
@@ -131,7 +137,6 @@ func (s *Session) enqueue(q queued, holdable bool) {
 		}
 	}
 	s.queue = append(s.queue, q)
-	s.kick()
 }
 
 // send queues a control frame; it goes out after what is already queued.
@@ -213,9 +218,15 @@ func (s *Session) topicCursor(token string, from uint64) {
 	s.kick()
 }
 
-// offerTopic queues a published topic log entry for a registration.
-func (s *Session) offerTopic(token string, e *topicEntry) {
-	s.enqueue(queued{topic: e, token: token}, !e.High)
+// offerTopics queues published topic log entries (in log order) for a
+// registration, under one lock and with one wake-up of the writer.
+func (s *Session) offerTopics(token string, entries []*topicEntry) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, e := range entries {
+		s.enqueueLocked(queued{topic: e, token: token}, !e.High)
+	}
+	s.kick()
 }
 
 func (s *Session) removeReg(token string) {

@@ -1,9 +1,11 @@
 package dispatch
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -200,10 +202,16 @@ func (h *Hub) TopicsChanged(ctx context.Context, token string) error {
 }
 
 // publisher publishes one project's log entries to the connected
-// registrations, in log order.
+// registrations, in log order. Committed entries wait in pending until
+// its one drain goroutine takes them: all that arrived meanwhile go out
+// together, so that a session queues them at once and writes them in one
+// frame (several topic messages sent back to back cost one write per
+// device, not one each).
 type publisher struct {
-	mu   sync.Mutex
-	next uint64 // the next log position to publish
+	mu      sync.Mutex
+	pending []*topicEntry
+	running bool   // a drain goroutine is publishing
+	next    uint64 // the next log position to publish; the drain goroutine's
 }
 
 // publisherFor returns the project's publisher, creating it (with the
@@ -223,17 +231,52 @@ func (h *Hub) publisherFor(ctx context.Context, project string) (*publisher, err
 	return p, nil
 }
 
-// publish hands a committed entry to the connected registrations it is
-// for. Entries are published in log order: one that arrives before an
-// earlier one (its sender goroutine was slower, or it returned an error
-// after the commit) publishes the earlier ones first, read from the log —
-// every entry below a committed one is committed too.
+// publish hands a committed entry to the project's publisher, starting
+// its drain goroutine if it is idle.
 func (h *Hub) publish(ctx context.Context, p *publisher, e *topicEntry) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if e.Seq < p.next {
-		return // published already, by a later entry's catch-up
+	p.pending = append(p.pending, e)
+	if !p.running {
+		p.running = true
+		go h.drain(ctx, p)
 	}
+}
+
+// drain publishes pending entries until there are none. Entries are
+// published in log order: an entry whose sender has not handed it over
+// yet (its goroutine was slower, or it failed after the commit) is read
+// from the log when a later one arrives — every entry below a committed
+// one is committed too.
+func (h *Hub) drain(ctx context.Context, p *publisher) {
+	for {
+		p.mu.Lock()
+		batch := p.pending
+		p.pending = nil
+		if len(batch) == 0 {
+			p.running = false
+			p.mu.Unlock()
+			return
+		}
+		p.mu.Unlock()
+		slices.SortFunc(batch, func(a, b *topicEntry) int { return cmp.Compare(a.Seq, b.Seq) })
+		var out []*topicEntry
+		for _, e := range batch {
+			if e.Seq < p.next {
+				continue // published already, read from the log
+			}
+			out = append(out, h.missingBefore(ctx, p, e)...)
+			out = append(out, e)
+			p.next = e.Seq + 1
+		}
+		h.fanOut(out)
+	}
+}
+
+// missingBefore reads from the log the entries between p.next and e, and
+// moves p.next past them.
+func (h *Hub) missingBefore(ctx context.Context, p *publisher, e *topicEntry) []*topicEntry {
+	var out []*topicEntry
 	for p.next < e.Seq {
 		missing, _, err := h.store.TopicLog(ctx, e.ProjectID, p.next-1, h.now(), 256)
 		if err != nil {
@@ -248,7 +291,7 @@ func (h *Hub) publish(ctx context.Context, p *publisher, e *topicEntry) {
 			if me, err := newTopicEntry(&missing[i]); err != nil {
 				h.logger.Error("stored condition does not parse", "seq", missing[i].Seq, "err", err)
 			} else {
-				h.fanOut(me)
+				out = append(out, me)
 			}
 			p.next, progressed = missing[i].Seq+1, true
 		}
@@ -256,14 +299,33 @@ func (h *Hub) publish(ctx context.Context, p *publisher, e *topicEntry) {
 			break // nothing below e: expired entries, or a new epoch after a crash
 		}
 	}
-	h.fanOut(e)
-	p.next = e.Seq + 1
+	return out
 }
 
-func (h *Hub) fanOut(e *topicEntry) {
-	for _, tok := range h.topics.targets(e) {
+// fanOut offers entries, in log order, to the connected registrations
+// they are for: each registration gets all of its entries in one offer.
+func (h *Hub) fanOut(entries []*topicEntry) {
+	if len(entries) == 1 {
+		for _, tok := range h.topics.targets(entries[0]) {
+			if s := h.sessionFor(tok); s != nil {
+				s.offerTopics(tok, entries)
+			}
+		}
+		return
+	}
+	per := map[string][]*topicEntry{}
+	var order []string
+	for _, e := range entries {
+		for _, tok := range h.topics.targets(e) {
+			if per[tok] == nil {
+				order = append(order, tok)
+			}
+			per[tok] = append(per[tok], e)
+		}
+	}
+	for _, tok := range order {
 		if s := h.sessionFor(tok); s != nil {
-			s.offerTopic(tok, e)
+			s.offerTopics(tok, per[tok])
 		}
 	}
 }
