@@ -146,8 +146,8 @@ func (m Message) TimeLeft(now time.Time) (time.Duration, error) {
 }
 
 // RetryAfter reads a Retry-After header: delay-seconds or an HTTP-date
-// (RFC 9110 §10.2.3). It returns 0 when the header is absent, malformed or
-// in the past.
+// (RFC 9110 §10.2.3), capped at a day. It returns 0 when the header is
+// absent, malformed or in the past.
 func RetryAfter(h http.Header, now time.Time) time.Duration {
 	v := strings.TrimSpace(h.Get("Retry-After"))
 	if v == "" {
@@ -157,11 +157,14 @@ func RetryAfter(h http.Header, now time.Time) time.Duration {
 		if n <= 0 {
 			return 0
 		}
-		return time.Duration(min(n, int64(24*time.Hour/time.Second))) * time.Second
+		return time.Duration(min(n, int64(maxRetryAfter/time.Second))) * time.Second
 	}
 	t, err := http.ParseTime(v)
 	if err != nil || !t.After(now) {
 		return 0
 	}
-	return t.Sub(now)
+	return min(t.Sub(now), maxRetryAfter)
 }
+
+// maxRetryAfter caps what a vendor may ask a sender to wait.
+const maxRetryAfter = 24 * time.Hour
