@@ -16,6 +16,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -42,6 +43,10 @@ type TopicConfig struct {
 	// Rate is the target send rate in messages per second; 0 sends them
 	// back to back (the next call as soon as the previous one answered).
 	Rate float64
+	// Senders is the number of send calls in flight at once (default 1):
+	// with more than one, message n+1 may be sent before n is answered, as
+	// an app server with several workers does.
+	Senders int
 	// Agents is the number of agent processes (default: enough for at most
 	// MaxDevicesPerAgent devices each).
 	Agents int
@@ -89,15 +94,20 @@ func (c *TopicConfig) config() (Config, error) {
 	if c.IdleWait <= 0 {
 		c.IdleWait = 2 * time.Second
 	}
+	if c.Senders == 0 {
+		c.Senders = 1
+	}
 	switch {
 	case c.Messages < 1 || c.Messages > maxAgentMessages:
 		return Config{}, fmt.Errorf("%d messages: want 1 to %d", c.Messages, maxAgentMessages)
+	case c.Senders < 1 || c.Senders > c.Messages:
+		return Config{}, fmt.Errorf("%d senders: want 1 to the number of messages (%d)", c.Senders, c.Messages)
 	case c.Baseline && len(c.RawServerCommand) == 0:
 		return Config{}, errors.New("a baseline without a raw server command")
 	}
 	cfg, err := Config{
 		Server: c.Server, AdminToken: c.AdminToken, Devices: c.Subscribers, Messages: c.Messages,
-		Rate: c.Rate, Senders: 1, Agents: c.Agents, AgentCommand: c.AgentCommand,
+		Rate: c.Rate, Senders: c.Senders, Agents: c.Agents, AgentCommand: c.AgentCommand,
 		AgentStderr: c.AgentStderr, Progress: c.Progress, ProgressInterval: c.ProgressInterval,
 		ConnectTimeout: c.ConnectTimeout, DrainTimeout: c.DrainTimeout,
 		RegisterConcurrency: c.RegisterConcurrency, Logger: c.Logger,
@@ -120,9 +130,11 @@ type TopicReport struct {
 	// Subscribers were connected from Agents processes.
 	Subscribers int `json:"subscribers"`
 	Agents      int `json:"agents"`
-	// Messages were sent at TargetRate messages/s (0: back to back).
+	// Messages were sent at TargetRate messages/s (0: back to back), by
+	// Senders calls in flight at once.
 	Messages   int     `json:"messages"`
 	TargetRate float64 `json:"target_rate"`
+	Senders    int     `json:"senders"`
 	// Herald is the server's run, Baseline the raw baseline's (nil without
 	// --baseline), Ratio compares them (nil without a baseline).
 	Herald   TopicRun    `json:"herald"`
@@ -201,7 +213,7 @@ func RunTopic(ctx context.Context, tc TopicConfig) (*TopicReport, error) {
 	}
 	rep := &TopicReport{
 		Server: cfg.Server, Topic: "bench-" + hex.EncodeToString(rnd[:]), Subscribers: cfg.Devices,
-		Agents: cfg.Agents, Messages: cfg.Messages, TargetRate: cfg.Rate,
+		Agents: cfg.Agents, Messages: cfg.Messages, TargetRate: cfg.Rate, Senders: cfg.Senders,
 	}
 	project, err := runHeraldTopic(ctx, cfg, tc.IdleWait, rep.Topic, &rep.Herald)
 	rep.Project = project
@@ -276,9 +288,12 @@ func runHeraldTopic(ctx context.Context, cfg Config, idle time.Duration, topic s
 	}
 	out.Memory.PerConnectionKiB = float64(out.Memory.AfterBytes-out.Memory.BeforeBytes) / float64(cfg.Devices) / 1024
 
-	sender := newTopicSender(cfg, s, topic)
-	defer sender.hc.CloseIdleConnections()
-	return s.project, b.topicPhase(ctx, sender.send, out)
+	senders := make([]*topicSender, cfg.Senders)
+	for i := range senders {
+		senders[i] = newTopicSender(cfg, s, topic)
+		defer senders[i].hc.CloseIdleConnections()
+	}
+	return s.project, b.topicPhase(ctx, func(i int) sendFunc { return senders[i].send }, out)
 }
 
 // runRawTopic is the baseline part: raw server, connect, send, drain.
@@ -321,7 +336,10 @@ func runRawTopic(ctx context.Context, cfg Config, tc TopicConfig, out *TopicRun)
 	}
 	out.Memory.AfterBytes = after.RSSBytes
 	out.Memory.PerConnectionKiB = float64(after.RSSBytes-before.RSSBytes) / float64(cfg.Devices) / 1024
+	var callMu sync.Mutex // one command at a time on the raw server's pipe
 	send := func(ctx context.Context, n int64, sentAt int64) (string, error) {
+		callMu.Lock()
+		defer callMu.Unlock()
 		m, err := rs.call(ctx, rawMsg{Type: rawSend, N: n, T: sentAt})
 		if err != nil {
 			return "", err
@@ -331,7 +349,7 @@ func runRawTopic(ctx context.Context, cfg Config, tc TopicConfig, out *TopicRun)
 		}
 		return "", nil
 	}
-	return b.topicPhase(ctx, send, out)
+	return b.topicPhase(ctx, func(int) sendFunc { return send }, out)
 }
 
 // sendFunc makes send call n with send time sentAt (unix nanos): it
@@ -339,16 +357,18 @@ func runRawTopic(ctx context.Context, cfg Config, tc TopicConfig, out *TopicRun)
 // ends the run.
 type sendFunc func(ctx context.Context, n int64, sentAt int64) (kind string, err error)
 
-// topicPhase sends cfg.Messages messages through send (back to back or at
-// cfg.Rate), drains, collects the agents' reports and fills in out.
-func (b *run) topicPhase(ctx context.Context, send sendFunc, out *TopicRun) error {
+// topicPhase sends cfg.Messages messages through cfg.Senders senders
+// (sender i calls senderFor(i)), back to back or at cfg.Rate, drains,
+// collects the agents' reports and fills in out.
+func (b *run) topicPhase(ctx context.Context, senderFor func(i int) sendFunc, out *TopicRun) error {
 	cfg := b.cfg
 	k := cfg.Messages
 	sentAt := make([]int64, k)
-	callNS := make([]int64, 0, k)
+	callNS := make([]int64, k)
 	accepted := make([]bool, k)
+	var mu sync.Mutex // errs
 	errs := map[string]int64{}
-	var sent, acc atomic.Int64
+	var sent, acc, next atomic.Int64
 	delivered := func() int64 { return b.sum(func(a *agentProc) *atomic.Int64 { return &a.delivered }) }
 
 	done := make(chan error, 1)
@@ -356,30 +376,50 @@ func (b *run) topicPhase(ctx context.Context, send sendFunc, out *TopicRun) erro
 	sendCtx, stopSending := context.WithCancel(ctx)
 	defer stopSending()
 	go func() {
-		for n := range k {
-			if cfg.Rate > 0 {
-				if err := sleepCtx(sendCtx, time.Until(start.Add(time.Duration(float64(n)*float64(time.Second)/cfg.Rate)))); err != nil {
-					done <- err
-					return
+		var wg sync.WaitGroup
+		failed := make(chan error, cfg.Senders)
+		for i := range cfg.Senders {
+			send := senderFor(i)
+			wg.Go(func() {
+				for {
+					n := int(next.Add(1) - 1)
+					if n >= k {
+						return
+					}
+					if cfg.Rate > 0 {
+						if err := sleepCtx(sendCtx, time.Until(start.Add(time.Duration(float64(n)*float64(time.Second)/cfg.Rate)))); err != nil {
+							failed <- err
+							return
+						}
+					}
+					t := time.Now().UnixNano()
+					sentAt[n] = t
+					sent.Add(1)
+					kind, err := send(sendCtx, int64(n), t)
+					if err != nil {
+						failed <- err
+						stopSending()
+						return
+					}
+					callNS[n] = time.Now().UnixNano() - t
+					if kind != "" {
+						mu.Lock()
+						errs[kind]++
+						mu.Unlock()
+						continue
+					}
+					accepted[n] = true
+					acc.Add(1)
 				}
-			}
-			t := time.Now().UnixNano()
-			sentAt[n] = t
-			sent.Add(1)
-			kind, err := send(sendCtx, int64(n), t)
-			if err != nil {
-				done <- err
-				return
-			}
-			callNS = append(callNS, time.Now().UnixNano()-t)
-			if kind != "" {
-				errs[kind]++
-				continue
-			}
-			accepted[n] = true
-			acc.Add(1)
+			})
 		}
-		done <- nil
+		wg.Wait()
+		select {
+		case err := <-failed:
+			done <- err
+		default:
+			done <- nil
+		}
 	}()
 	ticker := time.NewTicker(cfg.ProgressInterval)
 	defer ticker.Stop()
@@ -403,7 +443,7 @@ func (b *run) topicPhase(ctx context.Context, send sendFunc, out *TopicRun) erro
 	}
 	out.Sent, out.Accepted, out.Errors = sent.Load(), acc.Load(), errs
 	out.Expected = out.Accepted * int64(cfg.Devices)
-	out.SendCall = exactLatency(callNS)
+	out.SendCall = exactLatency(callNS[:out.Sent])
 	drained, err := b.drain(ctx, out.Expected)
 	if err != nil {
 		return err

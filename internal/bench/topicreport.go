@@ -21,9 +21,13 @@ func (r *TopicReport) WriteJSON(w io.Writer) error {
 // a baseline one for it and one for the ratio Herald/baseline.
 func (r *TopicReport) WriteText(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	rate := "back to back (one send call at a time)"
+	calls := "one send call at a time"
+	if r.Senders > 1 {
+		calls = fmt.Sprintf("%d send calls at a time", r.Senders)
+	}
+	rate := "back to back (" + calls + ")"
 	if r.TargetRate > 0 {
-		rate = fmt.Sprintf("target %.0f/s (one send call at a time)", r.TargetRate)
+		rate = fmt.Sprintf("target %.0f/s (%s)", r.TargetRate, calls)
 	}
 	agents := "agent processes"
 	if r.Agents == 1 {

@@ -144,19 +144,20 @@ func parseBenchTopic(env *Env, args []string) (benchTopicOptions, error) {
 		"Measure topic fan-out on this machine: register --subscribers devices (client SDK,\n"+
 			"in agent child processes of at most 15,000 devices each, from source addresses\n"+
 			"spread over 127.0.0.2-254), subscribe each to one topic bench-<random>, connect\n"+
-			"them, send --messages topic messages through the FCM HTTP v1 API one call at a\n"+
-			"time, and report the send call's latency, the time from each send call to the\n"+
-			"last subscriber's receipt (p50/p99 over messages), the per-device latency,\n"+
-			"deliveries/s, the deliveries lost and the server's memory per connection (its\n"+
-			"/metrics before and after connecting). With --baseline, the same subscribers\n"+
-			"then connect to a minimal raw WebSocket server that writes one precompiled frame\n"+
-			"per message to every connection, and the report compares the two. Loopback\n"+
-			"servers only (127.0.0.0/8, localhost). See docs/bench.md.",
+			"them, send --messages topic messages through the FCM HTTP v1 API (--senders calls\n"+
+			"in flight, default one at a time), and report the send call's latency, the time\n"+
+			"from each send call to the last subscriber's receipt (p50/p99 over messages), the\n"+
+			"per-device latency, deliveries/s, the deliveries lost and the server's memory per\n"+
+			"connection (its /metrics before and after connecting). With --baseline, the same\n"+
+			"subscribers then connect to a minimal raw WebSocket server that writes one\n"+
+			"precompiled frame per message to every connection, and the report compares the\n"+
+			"two. Loopback servers only (127.0.0.0/8, localhost). See docs/bench.md.",
 		"herald bench topic --subscribers 5000 --messages 20 --baseline\n"+
 			"herald bench topic --subscribers 19500 --messages 20 --agents 2 --baseline --json")
 	f.Int(&o.cfg.Subscribers, "subscribers", 1000, "", "`N` devices subscribed to the topic")
 	f.Int(&o.cfg.Messages, "messages", 20, "", "`K` topic messages to send")
 	f.Int(&o.rate, "rate", 0, "", "target send `RATE` in messages/s; 0: back to back")
+	f.Int(&o.cfg.Senders, "senders", 1, "", "`S` send calls in flight at once (1: the next call once the previous answered)")
 	f.Int(&o.cfg.Agents, "agents", 0, "", "`A` agent processes for the devices")
 	f.note("agents", fmt.Sprintf("default: N/%d rounded up", bench.MaxDevicesPerAgent))
 	f.Bool(&o.cfg.Baseline, "baseline", false, "", "also measure the raw WebSocket baseline, after Herald")
@@ -178,6 +179,8 @@ func parseBenchTopic(env *Env, args []string) (benchTopicOptions, error) {
 		return benchTopicOptions{}, usageErrorf(name, "--messages %d: want at least 1", o.cfg.Messages)
 	case o.rate < 0:
 		return benchTopicOptions{}, usageErrorf(name, "--rate %d: want 0 (back to back) or more", o.rate)
+	case o.cfg.Senders < 1 || o.cfg.Senders > o.cfg.Messages:
+		return benchTopicOptions{}, usageErrorf(name, "--senders %d: want 1 to --messages (%d)", o.cfg.Senders, o.cfg.Messages)
 	case o.cfg.Agents < 0 || o.cfg.Agents > n:
 		return benchTopicOptions{}, usageErrorf(name, "--agents %d: want 1 to --subscribers (%d)", o.cfg.Agents, n)
 	case o.cfg.Agents > 0 && (n+o.cfg.Agents-1)/o.cfg.Agents > bench.MaxDevicesPerAgent:
