@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,6 +16,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/heraldpush/herald"
 	"github.com/heraldpush/herald/client"
@@ -29,6 +31,8 @@ type listenOptions struct {
 	pretty     bool
 	background bool
 	topics     *topicList
+	webPush    bool
+	webPushKey string
 }
 
 // topicList is the value of a repeatable --topic.
@@ -55,17 +59,27 @@ func parseListen(env *Env, args []string) (listenOptions, error) {
 			"keeps the device: a second run with the same --state is the same device, with the\n"+
 			"same token, and receives what was sent while it was away, without duplicates.\n"+
 			"With --topic, the registration is also subscribed to topics (kept by the server:\n"+
-			"later runs stay subscribed) and receives what is sent to them from then on.",
+			"later runs stay subscribed) and receives what is sent to them from then on.\n"+
+			"With --webpush, it also creates a Web Push subscription for the registration and\n"+
+			"prints it on one line after the token (\"webpush: {\"endpoint\":…,\"keys\":{\"p256dh\":…,\n"+
+			"\"auth\":…}}\", the JSON of a browser's PushSubscription), so that any Web Push library\n"+
+			"can send to this device; their messages are decrypted here and printed with the\n"+
+			"plaintext in \"text\" (or \"text_base64\" when it is not UTF-8). Each run makes a new\n"+
+			"subscription.",
 		"herald listen --app-key KEY\n"+
 			"herald listen --app-key KEY --pretty --background\n"+
 			"herald listen --app-key KEY --state /tmp/device2 | jq .data\n"+
-			"herald listen --app-key KEY --topic news --topic weather")
+			"herald listen --app-key KEY --topic news --topic weather\n"+
+			"herald listen --app-key KEY --webpush")
 	o.server.register(f)
 	f.String(&o.appKey, "app-key", "", "HERALD_APP_KEY", "app `KEY` to register, from herald app create (required)")
 	f.String(&o.project, "project", "", "HERALD_PROJECT", "project `ID` the app key must belong to (a check)")
 	f.String(&o.stateDir, "state", "", "", "`DIR` that keeps the device credential, its tokens and what it has received")
 	f.note("state", "default: herald/listen in the user config dir")
 	f.Var(o.topics, "topic", "", "subscribe to `TOPIC` after registering; repeat for more")
+	f.Bool(&o.webPush, "webpush", false, "", "create a Web Push subscription and print it (\"webpush: {…}\")")
+	f.String(&o.webPushKey, "webpush-key", "", "",
+		"restrict the Web Push subscription to the application server with VAPID public `KEY` (base64url); implies --webpush")
 	f.Bool(&o.pretty, "pretty", false, "", "print messages for people instead of JSON lines")
 	f.Bool(&o.background, "background", false, "",
 		"run as an app in the background: notifications also pop up with notify-send, if installed")
@@ -75,6 +89,9 @@ func parseListen(env *Env, args []string) (listenOptions, error) {
 	}
 	if err := positionalArgs(name, rest); err != nil {
 		return o, err
+	}
+	if o.webPushKey != "" {
+		o.webPush = true
 	}
 	if o.appKey == "" {
 		return o, usageErrorf(name, "--app-key is required (herald app create --project ID prints one)")
@@ -150,6 +167,18 @@ func runListen(ctx context.Context, env *Env, args []string) error {
 		}
 		fmt.Fprintf(env.Stderr, "Subscribed to topic %s.\n", topic)
 	}
+	if o.webPush {
+		sub, err := c.WebPushSubscribe(ctx, o.appKey, o.webPushKey)
+		if err != nil {
+			return err // the server says what is wrong with the key
+		}
+		b, err := json.Marshal(sub)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(env.Stdout, "webpush: %s\n", b)
+		fmt.Fprintln(env.Stderr, "Web Push subscription created: give the webpush line to a Web Push library (keep the endpoint secret).")
+	}
 	if o.background {
 		if err := c.SetAppState(ctx, herald.Background); err != nil {
 			return err
@@ -193,9 +222,30 @@ type listenPrinter struct {
 	pretty bool
 }
 
+// webPushLine is how a Web Push message prints as a JSON line: the
+// protocol's message without the ciphertext, with the plaintext the SDK
+// decrypted.
+type webPushLine struct {
+	herald.Message
+	Text       *string `json:"text,omitempty"`
+	TextBase64 string  `json:"text_base64,omitempty"`
+}
+
 func (p *listenPrinter) message(m herald.Message) {
 	if !p.pretty {
-		b, err := json.Marshal(m)
+		var v any = m
+		if m.WebPush != nil {
+			line := webPushLine{Message: m}
+			line.WebPush = &herald.WebPush{EndpointID: m.WebPush.EndpointID}
+			if utf8.Valid(m.Raw) {
+				text := string(m.Raw)
+				line.Text = &text
+			} else {
+				line.TextBase64 = base64.StdEncoding.EncodeToString(m.Raw)
+			}
+			v = line
+		}
+		b, err := json.Marshal(v)
 		if err != nil {
 			return // a Message is strings and numbers; Marshal cannot fail
 		}
@@ -210,8 +260,17 @@ func (p *listenPrinter) message(m herald.Message) {
 		fmt.Fprintf(&sb, "— topic message %d to %s from %s, %s priority, sent %s (id %s)\n", m.TopicSeq, m.Topic, m.From, m.Priority, at, m.ID)
 	case m.Condition != "":
 		fmt.Fprintf(&sb, "— topic message %d to %s from %s, %s priority, sent %s (id %s)\n", m.TopicSeq, m.Condition, m.From, m.Priority, at, m.ID)
+	case m.WebPush != nil:
+		fmt.Fprintf(&sb, "— web push message %d, %s priority, sent %s (id %s)\n", m.Seq, m.Priority, at, m.ID)
 	default:
 		fmt.Fprintf(&sb, "— message %d from %s, %s priority, sent %s (id %s)\n", m.Seq, m.From, m.Priority, at, m.ID)
+	}
+	if m.WebPush != nil {
+		if utf8.Valid(m.Raw) {
+			fmt.Fprintf(&sb, "  %s\n", m.Raw)
+		} else {
+			fmt.Fprintf(&sb, "  (%d bytes, base64) %s\n", len(m.Raw), base64.StdEncoding.EncodeToString(m.Raw))
+		}
 	}
 	if m.CollapseKey != "" {
 		fmt.Fprintf(&sb, "  collapse key: %s\n", m.CollapseKey)

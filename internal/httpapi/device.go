@@ -53,17 +53,7 @@ func (a *API) register(w http.ResponseWriter, r *http.Request) {
 		}
 		cred = &c
 	}
-	var req registerRequest
-	if err := readJSON(w, r, &req); err != nil {
-		writeStatus(w, http.StatusBadRequest, "INVALID_ARGUMENT", "bad request body: "+err.Error())
-		return
-	}
-	addr, err := req.address()
-	if err != nil {
-		writeStatus(w, http.StatusBadRequest, "INVALID_ARGUMENT", err.Error())
-		return
-	}
-	resp, err := a.Hub.RegisterAt(r.Context(), appKey, cred, addr)
+	resp, err := a.Hub.Register(r.Context(), appKey, cred)
 	if err != nil {
 		a.hubError(w, err)
 		return

@@ -58,7 +58,15 @@ func New(o Options) *Provider {
 	if p.base == "" {
 		p.base = DefaultBaseURL
 	}
-	p.client, p.now, p.log = provider.Defaults(p.client, p.now, p.log)
+	if p.client == nil {
+		p.client = &http.Client{Transport: &http.Transport{ForceAttemptHTTP2: true}, Timeout: 30 * time.Second}
+	}
+	if p.now == nil {
+		p.now = time.Now
+	}
+	if p.log == nil {
+		p.log = slog.New(slog.DiscardHandler)
+	}
 	p.tokens = newTokenCache(p.client, p.now)
 	return p
 }
