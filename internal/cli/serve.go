@@ -86,6 +86,15 @@ func parseServe(env *Env, args []string) (serveOptions, error) {
 		"tokens of a device not connected for `DURATION` expire (sends answer UNREGISTERED); 0: never; FCM: 270 days")
 	f.Duration(&cfg.RefreshGrace, "refresh-grace", cfg.RefreshGrace, "HERALD_REFRESH_GRACE",
 		"a refreshed token still accepts sends for `DURATION`, delivered with the new token; 0: none")
+	f.String(&cfg.VendorCA, "vendor-ca", cfg.VendorCA, "HERALD_VENDOR_CA",
+		"trust the PEM certificate authorities in `FILE` too, for TLS to APNs, FCM and Web Push services")
+	f.note("vendor-ca", "default: the system's only")
+	f.String(&cfg.APNsURL, "apns-url", cfg.APNsURL, "HERALD_APNS_URL", "base `URL` of the APNs provider API for production devices")
+	f.String(&cfg.APNsSandboxURL, "apns-sandbox-url", cfg.APNsSandboxURL, "HERALD_APNS_SANDBOX_URL",
+		"base `URL` of the APNs provider API for sandbox (development) devices")
+	f.String(&cfg.FCMURL, "fcm-url", cfg.FCMURL, "HERALD_FCM_URL", "base `URL` of the FCM HTTP v1 API, for registrations of platform fcm")
+	f.Int(&cfg.RelayWorkers, "relay-workers", cfg.RelayWorkers, "HERALD_RELAY_WORKERS",
+		"make at most `N` calls at once to each vendor (webpush, apns, fcm)")
 	f.String(&level, "log-level", "info", "HERALD_LOG_LEVEL", "`LEVEL` of the logs: debug, info, warn or error")
 	f.String(&format, "log-format", "text", "HERALD_LOG_FORMAT", "`FORMAT` of the logs on stderr: text or json")
 	rest, err := f.parse(env, args)

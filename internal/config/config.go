@@ -80,6 +80,32 @@ type Config struct {
 	// 1 (backpressure). 0: unlimited. Default 4096. Env
 	// HERALD_MAX_SENDS_IN_FLIGHT, flag --max-sends-in-flight.
 	MaxSendsInFlight int
+	// VendorCA is a PEM file of certificate authorities to trust, besides
+	// the system's, for TLS to the vendors' push services (APNs, FCM, the
+	// browsers' Web Push services): a TLS-inspecting proxy's, or local
+	// test servers'. Default: the system's only. Env HERALD_VENDOR_CA,
+	// flag --vendor-ca.
+	VendorCA string
+	// APNsURL and APNsSandboxURL are the base URLs of the APNs provider
+	// API for production and sandbox (development) devices. Defaults
+	// https://api.push.apple.com and https://api.sandbox.push.apple.com.
+	// Env HERALD_APNS_URL / HERALD_APNS_SANDBOX_URL, flags --apns-url /
+	// --apns-sandbox-url.
+	APNsURL, APNsSandboxURL string
+	// FCMURL is the base URL of the FCM HTTP v1 API that messages to
+	// registrations of platform fcm are relayed to. Default
+	// https://fcm.googleapis.com. Env HERALD_FCM_URL, flag --fcm-url.
+	FCMURL string
+	// RelayWorkers is how many vendor calls may run at once per platform
+	// (webpush, apns, fcm); one platform's outage never holds another's.
+	// Default 8. Env HERALD_RELAY_WORKERS, flag --relay-workers.
+	RelayWorkers int
+	// RelayMinBackoff and RelayMaxBackoff bound the wait before the relay
+	// retries a vendor's transient failure (429, 5xx, network): it doubles
+	// from the first to the second with every failure in a row, with
+	// jitter, and is never shorter than the vendor's Retry-After. Defaults
+	// 1s and 5m. Not flags: tests shorten them.
+	RelayMinBackoff, RelayMaxBackoff time.Duration
 	// Clock returns the current time for message expiry; nil means
 	// time.Now. Tests inject a clock they can move.
 	Clock func() time.Time
@@ -103,6 +129,14 @@ func Default() Config {
 		DeviceRateMinute: 240,
 		DeviceRateHour:   5000,
 		MaxSendsInFlight: 4096,
+
+		APNsURL:        "https://api.push.apple.com",
+		APNsSandboxURL: "https://api.sandbox.push.apple.com",
+		FCMURL:         "https://fcm.googleapis.com",
+		RelayWorkers:   8,
+
+		RelayMinBackoff: time.Second,
+		RelayMaxBackoff: 5 * time.Minute,
 	}
 }
 
@@ -163,6 +197,20 @@ func (c Config) Validate() error {
 	}
 	if c.RefreshGrace < 0 {
 		errs = append(errs, fmt.Errorf("refresh grace %v is negative", c.RefreshGrace))
+	}
+	for _, v := range []struct{ name, url string }{
+		{"APNs URL", c.APNsURL}, {"APNs sandbox URL", c.APNsSandboxURL}, {"FCM URL", c.FCMURL},
+	} {
+		u, err := url.Parse(v.url)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("%s %q must be an absolute http(s) URL", v.name, v.url))
+		}
+	}
+	if c.RelayWorkers < 1 {
+		errs = append(errs, fmt.Errorf("relay workers %d must be at least 1", c.RelayWorkers))
+	}
+	if c.RelayMinBackoff <= 0 || c.RelayMaxBackoff < c.RelayMinBackoff {
+		errs = append(errs, fmt.Errorf("relay backoff %v to %v: want 0 < min <= max", c.RelayMinBackoff, c.RelayMaxBackoff))
 	}
 	return errors.Join(errs...)
 }

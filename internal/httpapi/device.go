@@ -53,7 +53,17 @@ func (a *API) register(w http.ResponseWriter, r *http.Request) {
 		}
 		cred = &c
 	}
-	resp, err := a.Hub.Register(r.Context(), appKey, cred)
+	var req registerRequest
+	if err := readJSON(w, r, &req); err != nil {
+		writeStatus(w, http.StatusBadRequest, "INVALID_ARGUMENT", "bad request body: "+err.Error())
+		return
+	}
+	addr, err := req.address()
+	if err != nil {
+		writeStatus(w, http.StatusBadRequest, "INVALID_ARGUMENT", err.Error())
+		return
+	}
+	resp, err := a.Hub.RegisterAt(r.Context(), appKey, cred, addr)
 	if err != nil {
 		a.hubError(w, err)
 		return

@@ -88,7 +88,7 @@ func (a *API) iidInfo(w http.ResponseWriter, r *http.Request) {
 		application = app.Name
 	}
 	resp := iidInfoResponse{
-		Application: application, AuthorizedEntity: reg.ProjectID, Platform: iidPlatform,
+		Application: application, AuthorizedEntity: reg.ProjectID, Platform: iidPlatformOf(reg),
 	}
 	if details {
 		resp.ConnectDate = reg.Seen().UTC().Format(time.DateOnly)

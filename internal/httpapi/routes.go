@@ -8,6 +8,7 @@ package httpapi
 import (
 	"log/slog"
 	"net/http"
+	"sync"
 	"sync/atomic"
 
 	"github.com/heraldpush/herald"
@@ -37,6 +38,8 @@ type API struct {
 	// Limiter applies the project send quota; nil limits nothing. The
 	// dispatcher applies the per-device limits and the in-flight bound.
 	Limiter *quota.Limiter
+
+	credMu sync.Mutex // serialises updates of vendor credentials
 }
 
 // maxBodyBytes bounds request bodies; sends are limited further by FCM's
@@ -58,6 +61,11 @@ func (a *API) Handler() http.Handler {
 	mux.HandleFunc("POST /admin/v1/projects/{project}/keys", a.admin(a.createKey))
 	mux.HandleFunc("GET /admin/v1/projects/{project}/keys", a.admin(a.listKeys))
 	mux.HandleFunc("DELETE /admin/v1/projects/{project}/keys/{key}", a.admin(a.revokeKey))
+	mux.HandleFunc("GET /admin/v1/projects/{project}/credentials", a.admin(a.getCredentials))
+	mux.HandleFunc("GET /admin/v1/projects/{project}/credentials/{kind}", a.admin(a.getCredential))
+	mux.HandleFunc("PUT /admin/v1/projects/{project}/credentials/{kind}", a.admin(a.putCredential))
+	mux.HandleFunc("DELETE /admin/v1/projects/{project}/credentials/{kind}", a.admin(a.deleteCredential))
+	mux.HandleFunc("POST /admin/v1/projects/{project}/credentials/vapid", a.admin(a.createVAPID))
 
 	mux.HandleFunc("POST "+herald.PathRegister, a.register)
 	mux.HandleFunc("POST "+herald.PathRegistration+"/{action}", a.refresh)

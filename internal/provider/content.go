@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
@@ -168,3 +169,18 @@ func RetryAfter(h http.Header, now time.Time) time.Duration {
 
 // maxRetryAfter caps what a vendor may ask a sender to wait.
 const maxRetryAfter = 24 * time.Hour
+
+// Defaults fills in the options every provider takes: a client of its own
+// with HTTP/2 and a 30 s timeout, time.Now, and a logger that discards.
+func Defaults(client *http.Client, now func() time.Time, log *slog.Logger) (*http.Client, func() time.Time, *slog.Logger) {
+	if client == nil {
+		client = &http.Client{Transport: &http.Transport{ForceAttemptHTTP2: true}, Timeout: 30 * time.Second}
+	}
+	if now == nil {
+		now = time.Now
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return client, now, log
+}

@@ -80,9 +80,14 @@ func Run(ctx context.Context, cfg config.Config, logger *slog.Logger, ready func
 		ProjectPerMinute: cfg.ProjectQuota, DevicePerMinute: cfg.DeviceRateMinute, DevicePerHour: cfg.DeviceRateHour,
 		MaxInFlight: cfg.MaxSendsInFlight, Now: cfg.Clock,
 	})
+	relay, err := newRelay(cfg, st, m, logger)
+	if err != nil {
+		return err
+	}
 	hub := dispatch.New(st, dispatch.Config{
 		PingInterval: cfg.PingInterval, NormalBatchWindow: cfg.NormalBatchWindow, SendQueue: cfg.SendQueue, Limiter: limiter,
 		StaleAfter: cfg.StaleAfter, RefreshGrace: cfg.RefreshGrace, Now: cfg.Clock,
+		Relay: relay,
 	}, m, logger.With("part", "dispatch"))
 	gw := gateway.New(hub, cfg.PingInterval, logger.With("part", "gateway"))
 	var readyFlag atomic.Bool
@@ -120,6 +125,13 @@ func Run(ctx context.Context, cfg config.Config, logger *slog.Logger, ready func
 		_ = hub.Run(purgeCtx, cfg.PurgeInterval)
 	}()
 
+	relayCtx, stopRelay := context.WithCancel(context.Background())
+	relayDone := make(chan struct{})
+	go func() {
+		defer close(relayDone)
+		_ = relay.Run(relayCtx)
+	}()
+
 	readyFlag.Store(true)
 	logger.Info("herald is serving", "addr", ln.Addr().String(), "tls", tlsCfg != nil, "data", cfg.DataDir)
 	if ready != nil {
@@ -131,6 +143,8 @@ func Run(ctx context.Context, cfg config.Config, logger *slog.Logger, ready func
 	case err := <-serveErr:
 		stopPurge()
 		<-purgeDone
+		stopRelay()
+		<-relayDone
 		return fmt.Errorf("serving HTTP: %w", err)
 	}
 
@@ -147,6 +161,10 @@ func Run(ctx context.Context, cfg config.Config, logger *slog.Logger, ready func
 	hub.Shutdown(reconnectSpread)
 	stopPurge()
 	<-purgeDone
+	// Vendor calls in flight end now; their entries stay stored and are
+	// resumed by the next start.
+	stopRelay()
+	<-relayDone
 	if err := st.Close(); err != nil {
 		return fmt.Errorf("closing the store: %w", err)
 	}

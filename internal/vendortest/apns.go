@@ -44,12 +44,7 @@ const (
 // authentication). Register signing keys with NewKey and device tokens
 // with NewDevice; point a provider's base URL at URL and use Client.
 type APNs struct {
-	// URL is the server's base URL, https://127.0.0.1:port.
-	URL string
-	Faults
-
-	cfg    config
-	client *http.Client
+	server
 
 	mu       sync.Mutex
 	keys     map[string]*apnsKey // by key id
@@ -87,19 +82,14 @@ type APNsRequest struct {
 func NewAPNs(t testing.TB, opts ...Option) *APNs {
 	t.Helper()
 	a := &APNs{
-		cfg:     newConfig(opts),
+		server:  server{cfg: newConfig(opts)},
 		keys:    map[string]*apnsKey{},
 		lastIat: map[string]int64{},
 		devices: map[string]*apnsDevice{},
 	}
-	srv := startTLS(t, a)
-	a.URL, a.client = srv.URL, srv.Client()
+	a.start(t, a)
 	return a
 }
-
-// Client returns an HTTP/2 client that trusts the server's certificate
-// (and that of every other server of this package).
-func (a *APNs) Client() *http.Client { return a.client }
 
 // NewKey creates a token signing key (.p8) of teamID, registers its public
 // half, and returns it as a project would store it. Key ids are 10

@@ -68,18 +68,6 @@ func TestAPNsChecks(t *testing.T) {
 	f.Unregister(gone.DeviceToken)
 	url := f.URL + "/3/device/" + dev.DeviceToken
 	base := map[string]string{"authorization": good, "apns-topic": "com.example.app", "apns-push-type": "alert"}
-	with := func(k, v string) map[string]string {
-		h := map[string]string{}
-		for k, v := range base {
-			h[k] = v
-		}
-		if v == "" {
-			delete(h, k)
-		} else {
-			h[k] = v
-		}
-		return h
-	}
 	payload := `{"aps":{"alert":"hi"}}`
 	for _, tc := range []struct {
 		name   string
@@ -89,19 +77,19 @@ func TestAPNsChecks(t *testing.T) {
 		want   apnsAnswer
 	}{
 		{"accepted", url, base, payload, apnsAnswer{status: 200}},
-		{"no token", url, with("authorization", ""), payload, apnsAnswer{403, "MissingProviderToken", 0}},
-		{"unknown key", url, with("authorization", sign("NOSUCHKEY0", creds.TeamID, now)), payload, apnsAnswer{403, "InvalidProviderToken", 0}},
-		{"wrong team", url, with("authorization", sign(creds.KeyID, "OTHERTEAM0", now)), payload, apnsAnswer{403, "InvalidProviderToken", 0}},
-		{"token over an hour old", url, with("authorization", sign(creds.KeyID, creds.TeamID, now.Add(-61*time.Minute))), payload, apnsAnswer{403, "ExpiredProviderToken", 0}},
-		{"new token within 20 minutes", url, with("authorization", sign(creds.KeyID, creds.TeamID, now.Add(time.Second))), payload, apnsAnswer{429, "TooManyProviderTokenUpdates", 0}},
-		{"no topic", url, with("apns-topic", ""), payload, apnsAnswer{400, "MissingTopic", 0}},
-		{"topic of another app", url, with("apns-topic", "com.other"), payload, apnsAnswer{400, "DeviceTokenNotForTopic", 0}},
-		{"voip topic", url, with("apns-topic", "com.example.app.voip"), payload, apnsAnswer{status: 200}},
-		{"bad push type", url, with("apns-push-type", "loud"), payload, apnsAnswer{400, "InvalidPushType", 0}},
-		{"bad priority", url, with("apns-priority", "7"), payload, apnsAnswer{400, "BadPriority", 0}},
-		{"bad expiration", url, with("apns-expiration", "tomorrow"), payload, apnsAnswer{400, "BadExpirationDate", 0}},
-		{"long collapse id", url, with("apns-collapse-id", strings.Repeat("c", 65)), payload, apnsAnswer{400, "BadCollapseId", 0}},
-		{"bad apns-id", url, with("apns-id", "123"), payload, apnsAnswer{400, "BadMessageId", 0}},
+		{"no token", url, with(base, "authorization", ""), payload, apnsAnswer{403, "MissingProviderToken", 0}},
+		{"unknown key", url, with(base, "authorization", sign("NOSUCHKEY0", creds.TeamID, now)), payload, apnsAnswer{403, "InvalidProviderToken", 0}},
+		{"wrong team", url, with(base, "authorization", sign(creds.KeyID, "OTHERTEAM0", now)), payload, apnsAnswer{403, "InvalidProviderToken", 0}},
+		{"token over an hour old", url, with(base, "authorization", sign(creds.KeyID, creds.TeamID, now.Add(-61*time.Minute))), payload, apnsAnswer{403, "ExpiredProviderToken", 0}},
+		{"new token within 20 minutes", url, with(base, "authorization", sign(creds.KeyID, creds.TeamID, now.Add(time.Second))), payload, apnsAnswer{429, "TooManyProviderTokenUpdates", 0}},
+		{"no topic", url, with(base, "apns-topic", ""), payload, apnsAnswer{400, "MissingTopic", 0}},
+		{"topic of another app", url, with(base, "apns-topic", "com.other"), payload, apnsAnswer{400, "DeviceTokenNotForTopic", 0}},
+		{"voip topic", url, with(base, "apns-topic", "com.example.app.voip"), payload, apnsAnswer{status: 200}},
+		{"bad push type", url, with(base, "apns-push-type", "loud"), payload, apnsAnswer{400, "InvalidPushType", 0}},
+		{"bad priority", url, with(base, "apns-priority", "7"), payload, apnsAnswer{400, "BadPriority", 0}},
+		{"bad expiration", url, with(base, "apns-expiration", "tomorrow"), payload, apnsAnswer{400, "BadExpirationDate", 0}},
+		{"long collapse id", url, with(base, "apns-collapse-id", strings.Repeat("c", 65)), payload, apnsAnswer{400, "BadCollapseId", 0}},
+		{"bad apns-id", url, with(base, "apns-id", "123"), payload, apnsAnswer{400, "BadMessageId", 0}},
 		{"empty payload", url, base, "", apnsAnswer{400, "PayloadEmpty", 0}},
 		{"payload over 4096", url, base, `{"aps":{},"x":"` + strings.Repeat("x", 4090) + `"}`, apnsAnswer{413, "PayloadTooLarge", 0}},
 		{"unknown device", f.URL + "/3/device/" + strings.Repeat("ab", 32), base, payload, apnsAnswer{400, "BadDeviceToken", 0}},
@@ -126,4 +114,18 @@ func TestAPNsChecks(t *testing.T) {
 	if got := postAPNs(t, h1, url, base, payload); got.status != http.StatusHTTPVersionNotSupported {
 		t.Errorf("HTTP/1.1 request: got %+v", got)
 	}
+}
+
+// with returns a copy of header with k set to v, or without k when v is "".
+func with(header map[string]string, k, v string) map[string]string {
+	h := map[string]string{}
+	for hk, hv := range header {
+		h[hk] = hv
+	}
+	if v == "" {
+		delete(h, k)
+	} else {
+		h[k] = v
+	}
+	return h
 }

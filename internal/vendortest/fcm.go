@@ -26,15 +26,11 @@ const maxFCMRequest = 64 << 10
 // assertions at /token, and accepts POST /v1/projects/{p}/messages:send
 // with an access token of project p, validating the message with Herald's
 // FCM decoder (the same rules as Google's) and answering FCM's error JSON
-// (google.rpc.Status with an FcmError detail).
+// (google.rpc.Status with an FcmError detail). The send API is under
+// URL/v1 (a relay's base URL is URL), the token endpoint is URL/token.
 type FCM struct {
-	// URL is the server's base URL, https://127.0.0.1:port: the send API is
-	// under URL/v1, the token endpoint is URL/token.
-	URL string
-	Faults
+	server
 
-	cfg       config
-	client    *http.Client
 	authority *auth.Authority
 
 	mu       sync.Mutex
@@ -62,7 +58,7 @@ type FCMMessage struct {
 // NewFCM starts an FCM server for the test.
 func NewFCM(t testing.TB, opts ...Option) *FCM {
 	t.Helper()
-	f := &FCM{cfg: newConfig(opts), keys: map[string]store.Key{}, tokens: map[string]*fcmToken{}}
+	f := &FCM{server: server{cfg: newConfig(opts)}, keys: map[string]store.Key{}, tokens: map[string]*fcmToken{}}
 	secret := make([]byte, 32)
 	rand.Read(secret)
 	a, err := auth.NewAuthority(secret, fcmKeys{f}, f.cfg.now, nil)
@@ -70,14 +66,9 @@ func NewFCM(t testing.TB, opts ...Option) *FCM {
 		t.Fatal(err)
 	}
 	f.authority = a
-	srv := startTLS(t, f)
-	f.URL, f.client = srv.URL, srv.Client()
+	f.start(t, f)
 	return f
 }
-
-// Client returns an HTTP/2 client that trusts the server's certificate
-// (and that of every other server of this package).
-func (f *FCM) Client() *http.Client { return f.client }
 
 // fcmKeys is the server's key lookup for the Authority.
 type fcmKeys struct{ f *FCM }

@@ -51,15 +51,30 @@ func newConfig(opts []Option) config {
 	return c
 }
 
-// startTLS starts h on 127.0.0.1 with TLS and HTTP/2, closed at the end
-// of the test.
-func startTLS(t testing.TB, h http.Handler) *httptest.Server {
+// server is what every fake has: an address, a client, a clock and
+// faults.
+type server struct {
+	// URL is the server's base URL, https://127.0.0.1:port.
+	URL string
+	Faults
+
+	cfg    config
+	client *http.Client
+}
+
+// Client returns an HTTP/2 client that trusts the server's certificate
+// (and that of every other server of this package).
+func (s *server) Client() *http.Client { return s.client }
+
+// start serves h on 127.0.0.1 with TLS and HTTP/2 until the end of the
+// test.
+func (s *server) start(t testing.TB, h http.Handler) {
 	t.Helper()
 	srv := httptest.NewUnstartedServer(h)
 	srv.EnableHTTP2 = true
 	srv.StartTLS()
 	t.Cleanup(srv.Close)
-	return srv
+	s.URL, s.client = srv.URL, srv.Client()
 }
 
 // Faults makes a server misbehave on purpose. The zero value does nothing.

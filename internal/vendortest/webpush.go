@@ -27,12 +27,7 @@ import (
 // can decrypt what it receives and record the plaintext, which a real
 // push service cannot.
 type WebPush struct {
-	// URL is the server's base URL, https://127.0.0.1:port.
-	URL string
-	Faults
-
-	cfg    config
-	client *http.Client
+	server
 
 	mu       sync.Mutex
 	subs     map[string]*wpSub // by endpoint path id
@@ -64,15 +59,10 @@ type WebPushMessage struct {
 // NewWebPush starts a push service for the test.
 func NewWebPush(t testing.TB, opts ...Option) *WebPush {
 	t.Helper()
-	w := &WebPush{cfg: newConfig(opts), subs: map[string]*wpSub{}}
-	srv := startTLS(t, w)
-	w.URL, w.client = srv.URL, srv.Client()
+	w := &WebPush{server: server{cfg: newConfig(opts)}, subs: map[string]*wpSub{}}
+	w.start(t, w)
 	return w
 }
-
-// Client returns an HTTP/2 client that trusts the server's certificate
-// (and that of every other server of this package).
-func (w *WebPush) Client() *http.Client { return w.client }
 
 // NewSubscription creates a subscription with a fresh endpoint, P-256 key
 // and auth secret. applicationServerKey, when not "", is the VAPID public

@@ -50,18 +50,6 @@ func TestWebPushChecks(t *testing.T) {
 		t.Fatal(err)
 	}
 	good := map[string]string{"Authorization": vapid(nil), "TTL": "60", "Content-Encoding": "aes128gcm"}
-	with := func(k, v string) map[string]string {
-		h := map[string]string{}
-		for k, v := range good {
-			h[k] = v
-		}
-		if v == "" {
-			delete(h, k)
-		} else {
-			h[k] = v
-		}
-		return h
-	}
 	for _, tc := range []struct {
 		name     string
 		endpoint string
@@ -71,13 +59,13 @@ func TestWebPushChecks(t *testing.T) {
 	}{
 		{"accepted", restricted.Endpoint, good, string(body), 201},
 		{"tickle without a body", open.Endpoint, map[string]string{"TTL": "0"}, "", 201},
-		{"restricted without VAPID", restricted.Endpoint, with("Authorization", ""), string(body), 401},
-		{"restricted, another key", restricted.Endpoint, with("Authorization", vapid(1)), string(body), 403},
-		{"bad VAPID", open.Endpoint, with("Authorization", "vapid t=a.b.c, k=xyz"), "", 403},
-		{"no TTL", restricted.Endpoint, with("TTL", ""), string(body), 400},
-		{"bad Urgency", restricted.Endpoint, with("Urgency", "urgent"), string(body), 400},
-		{"bad Topic", restricted.Endpoint, with("Topic", "not a topic!"), string(body), 400},
-		{"other encoding", restricted.Endpoint, with("Content-Encoding", "aesgcm"), string(body), 400},
+		{"restricted without VAPID", restricted.Endpoint, with(good, "Authorization", ""), string(body), 401},
+		{"restricted, another key", restricted.Endpoint, with(good, "Authorization", vapid(1)), string(body), 403},
+		{"bad VAPID", open.Endpoint, with(good, "Authorization", "vapid t=a.b.c, k=xyz"), "", 403},
+		{"no TTL", restricted.Endpoint, with(good, "TTL", ""), string(body), 400},
+		{"bad Urgency", restricted.Endpoint, with(good, "Urgency", "urgent"), string(body), 400},
+		{"bad Topic", restricted.Endpoint, with(good, "Topic", "not a topic!"), string(body), 400},
+		{"other encoding", restricted.Endpoint, with(good, "Content-Encoding", "aesgcm"), string(body), 400},
 		{"not for this subscription", open.Endpoint, good, string(body), 400},
 		{"over 4096 bytes", restricted.Endpoint, good, strings.Repeat("x", 4097), 413},
 		{"unknown", f.URL + "/push/nope", good, string(body), 404},

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -97,24 +96,6 @@ func lastDelivery(t *testing.T, fake *vendortest.APNs, deviceToken string, now t
 	return providertest.Delivery{}
 }
 
-// clock is a settable clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
-}
-
 func message(id string, now time.Time) provider.Message {
 	return provider.Message{
 		ID: id, AcceptedAt: now, ExpiresAt: now.Add(time.Hour), TTL: time.Hour, High: true,
@@ -129,7 +110,7 @@ func bearer(r vendortest.APNsRequest) string { return r.Header.Get("Authorizatio
 // reuse is what lets the sends through.
 func TestTokenReuse(t *testing.T) {
 	start := time.Now().Truncate(time.Second)
-	provClock, fakeClock := &clock{t: start}, &clock{t: start}
+	provClock, fakeClock := providertest.NewClock(start), providertest.NewClock(start)
 	fake := vendortest.NewAPNs(t, vendortest.WithClock(fakeClock.Now))
 	p := apns.New(apns.Options{ProductionURL: fake.URL, Client: fake.Client(), Now: provClock.Now})
 	key := fake.NewKey(t, "TEAM000002")
@@ -160,7 +141,7 @@ func TestTokenReuse(t *testing.T) {
 // On ExpiredProviderToken the provider signs a new token and retries once.
 func TestExpiredProviderTokenRefreshed(t *testing.T) {
 	start := time.Now().Truncate(time.Second)
-	provClock, fakeClock := &clock{t: start}, &clock{t: start}
+	provClock, fakeClock := providertest.NewClock(start), providertest.NewClock(start)
 	fake := vendortest.NewAPNs(t, vendortest.WithClock(fakeClock.Now))
 	p := apns.New(apns.Options{ProductionURL: fake.URL, Client: fake.Client(), Now: provClock.Now})
 	key := fake.NewKey(t, "TEAM000003")

@@ -3,38 +3,16 @@ package apns_test
 import (
 	"encoding/json"
 	"flag"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
-
 	"github.com/heraldpush/herald/internal/provider"
 	"github.com/heraldpush/herald/internal/provider/apns"
+	"github.com/heraldpush/herald/internal/provider/providertest"
 	"github.com/heraldpush/herald/internal/store"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
-
-// golden compares got with testdata/name, or rewrites it with -update.
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if diff := cmp.Diff(string(want), string(got)); diff != "" {
-		t.Errorf("%s (-want +got):\n%s", name, diff)
-	}
-}
 
 // The request built for messages using every block FCM defines for APNs.
 func TestBuildGolden(t *testing.T) {
@@ -83,7 +61,7 @@ func TestBuildGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			golden(t, tc.name+".json", append(out, '\n'))
+			providertest.Golden(t, tc.name+".json", append(out, '\n'), *update)
 		})
 	}
 }

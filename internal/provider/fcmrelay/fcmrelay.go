@@ -58,15 +58,7 @@ func New(o Options) *Provider {
 	if p.base == "" {
 		p.base = DefaultBaseURL
 	}
-	if p.client == nil {
-		p.client = &http.Client{Transport: &http.Transport{ForceAttemptHTTP2: true}, Timeout: 30 * time.Second}
-	}
-	if p.now == nil {
-		p.now = time.Now
-	}
-	if p.log == nil {
-		p.log = slog.New(slog.DiscardHandler)
-	}
+	p.client, p.now, p.log = provider.Defaults(p.client, p.now, p.log)
 	p.tokens = newTokenCache(p.client, p.now)
 	return p
 }

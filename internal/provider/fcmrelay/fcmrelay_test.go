@@ -7,13 +7,8 @@ import (
 	"errors"
 	"flag"
 	"net/http"
-	"os"
-	"path/filepath"
-	"sync"
 	"testing"
 	"time"
-
-	"github.com/google/go-cmp/cmp"
 
 	"github.com/heraldpush/herald/internal/fcm"
 	"github.com/heraldpush/herald/internal/provider"
@@ -101,44 +96,9 @@ func TestBuildGolden(t *testing.T) {
 				t.Fatal(err)
 			}
 			out.WriteByte('\n')
-			golden(t, tc.name+".json", out.Bytes())
+			providertest.Golden(t, tc.name+".json", out.Bytes(), *update)
 		})
 	}
-}
-
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if diff := cmp.Diff(string(want), string(got)); diff != "" {
-		t.Errorf("%s (-want +got):\n%s", name, diff)
-	}
-}
-
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
 }
 
 func message(id string, now time.Time) provider.Message {
@@ -149,7 +109,7 @@ func message(id string, now time.Time) provider.Message {
 // token the server stops accepting is replaced once.
 func TestAccessTokenCache(t *testing.T) {
 	start := time.Now().Truncate(time.Second)
-	clk := &clock{t: start}
+	clk := providertest.NewClock(start)
 	fake := vendortest.NewFCM(t, vendortest.WithClock(clk.Now))
 	p := fcmrelay.New(fcmrelay.Options{BaseURL: fake.URL, Client: fake.Client(), Now: clk.Now})
 	c := fake.Credentials(t, firebaseProject)
@@ -173,7 +133,7 @@ func TestAccessTokenCache(t *testing.T) {
 
 	// The server clock runs ahead: it finds the cached token expired (401
 	// UNAUTHENTICATED), and the relay fetches a new one.
-	clk2 := &clock{t: start.Add(58 * time.Minute)}
+	clk2 := providertest.NewClock(start.Add(58 * time.Minute))
 	fake2 := vendortest.NewFCM(t, vendortest.WithClock(clk2.Now))
 	p2 := fcmrelay.New(fcmrelay.Options{BaseURL: fake2.URL, Client: fake2.Client(), Now: clk.Now})
 	c2 := fake2.Credentials(t, firebaseProject)

@@ -67,15 +67,7 @@ var _ provider.Provider = (*Provider)(nil)
 // New returns a Provider.
 func New(o Options) *Provider {
 	p := &Provider{client: o.Client, now: o.Now, log: o.Logger, vapid: map[vapidKey]vapidToken{}}
-	if p.client == nil {
-		p.client = &http.Client{Transport: &http.Transport{ForceAttemptHTTP2: true}, Timeout: 30 * time.Second}
-	}
-	if p.now == nil {
-		p.now = time.Now
-	}
-	if p.log == nil {
-		p.log = slog.New(slog.DiscardHandler)
-	}
+	p.client, p.now, p.log = provider.Defaults(p.client, p.now, p.log)
 	return p
 }
 
