@@ -15,6 +15,8 @@
 package vendortest
 
 import (
+	"crypto/x509"
+	"encoding/pem"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -60,11 +62,19 @@ type server struct {
 
 	cfg    config
 	client *http.Client
+	cert   *x509.Certificate
 }
 
 // Client returns an HTTP/2 client that trusts the server's certificate
 // (and that of every other server of this package).
 func (s *server) Client() *http.Client { return s.client }
+
+// CertificatePEM returns the server's certificate, self-signed, as PEM:
+// the CA file to give a client that is not built from Client (such as
+// herald serve --vendor-ca). It is the same for every server.
+func (s *server) CertificatePEM() []byte {
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: s.cert.Raw})
+}
 
 // start serves h on 127.0.0.1 with TLS and HTTP/2 until the end of the
 // test.
@@ -74,7 +84,7 @@ func (s *server) start(t testing.TB, h http.Handler) {
 	srv.EnableHTTP2 = true
 	srv.StartTLS()
 	t.Cleanup(srv.Close)
-	s.URL, s.client = srv.URL, srv.Client()
+	s.URL, s.client, s.cert = srv.URL, srv.Client(), srv.Certificate()
 }
 
 // Faults makes a server misbehave on purpose. The zero value does nothing.

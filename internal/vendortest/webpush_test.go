@@ -1,6 +1,8 @@
 package vendortest_test
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"net/http"
 	"strings"
 	"testing"
@@ -95,5 +97,23 @@ func TestWebPushChecks(t *testing.T) {
 	got := f.Received()
 	if len(got) != 2 || string(got[0].Plaintext) != `{"hello":"world"}` || got[0].TTL != 60 {
 		t.Errorf("received %+v", got)
+	}
+}
+
+// CertificatePEM is a CA file that a client of its own trusts.
+func TestCertificatePEM(t *testing.T) {
+	f := vendortest.NewWebPush(t)
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(f.CertificatePEM()) {
+		t.Fatal("no certificate in CertificatePEM")
+	}
+	c := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, ForceAttemptHTTP2: true}}
+	resp, err := c.Post(f.URL+"/push/unknown", "application/octet-stream", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound || resp.ProtoMajor != 2 {
+		t.Errorf("got %s %d, want HTTP/2 404", resp.Proto, resp.StatusCode)
 	}
 }

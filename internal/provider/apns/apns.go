@@ -44,7 +44,8 @@ type Options struct {
 	Client *http.Client
 	// Now is the clock of the provider tokens. Default time.Now.
 	Now func() time.Time
-	// Logger receives a line per refused message. Default: discarded.
+	// Logger receives a line when a provider token is replaced early.
+	// Default: discarded.
 	Logger *slog.Logger
 }
 
@@ -108,6 +109,8 @@ func (p *Provider) Send(ctx context.Context, creds store.Credentials, to store.R
 			return err
 		}
 		if res.reason == "ExpiredProviderToken" && attempt == 0 {
+			p.log.Info("apns: provider token refused as expired; signing a new one",
+				slog.String("project", creds.ProjectID), slog.String("key_id", creds.APNs.KeyID))
 			p.tokens.drop(*creds.APNs, tok)
 			continue
 		}
@@ -170,7 +173,6 @@ func (p *Provider) classify(res response, deviceToken, msgID string) error {
 	case st == http.StatusTooManyRequests, st >= 500:
 		return &provider.RetryError{After: res.retryAfter, Err: err}
 	default:
-		p.log.Warn("apns refused a message", slog.Int("status", st), slog.String("reason", reason), slog.String("message", msgID))
 		return fmt.Errorf("%w: %w", provider.ErrRejected, err)
 	}
 }

@@ -36,7 +36,8 @@ type Options struct {
 	Client *http.Client
 	// Now is the clock of assertions and token expiry. Default time.Now.
 	Now func() time.Time
-	// Logger receives a line per refused message. Default: discarded.
+	// Logger receives a line when an access token is refused and
+	// replaced. Default: discarded.
 	Logger *slog.Logger
 }
 
@@ -95,6 +96,8 @@ func (p *Provider) Send(ctx context.Context, creds store.Credentials, to store.R
 		if st == http.StatusUnauthorized && fe.ErrorCode == "" && attempt == 0 {
 			// The access token was refused (revoked, expired early): get
 			// a new one, once.
+			p.log.Info("fcm: access token refused; fetching a new one",
+				slog.String("project", creds.ProjectID), slog.String("client_email", e.sa.ClientEmail))
 			p.tokens.drop(e, tok)
 			continue
 		}
@@ -143,7 +146,6 @@ func (p *Provider) classify(st int, fe Error, after time.Duration, msgID string)
 	case st == http.StatusTooManyRequests, st >= 500:
 		return &provider.RetryError{After: after, Err: err}
 	default:
-		p.log.Warn("fcm refused a message", slog.Int("status", st), slog.String("code", fe.ErrorCode), slog.String("message", msgID))
 		return fmt.Errorf("%w: %w", provider.ErrRejected, err)
 	}
 }

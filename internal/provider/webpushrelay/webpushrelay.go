@@ -40,7 +40,8 @@ type Options struct {
 	Client *http.Client
 	// Now is the clock (TTL and VAPID expiry). Default time.Now.
 	Now func() time.Time
-	// Logger receives a line per refused message. Default: discarded.
+	// Logger receives a debug line per VAPID token signed. Default:
+	// discarded.
 	Logger *slog.Logger
 }
 
@@ -151,7 +152,6 @@ func (p *Provider) classify(resp *http.Response, origin, msgID string) error {
 	case st == http.StatusTooManyRequests, st == http.StatusRequestTimeout, st >= 500:
 		return &provider.RetryError{After: provider.RetryAfter(resp.Header, p.now()), Err: err}
 	default:
-		p.log.Warn("push service refused a message", slog.String("origin", origin), slog.Int("status", st), slog.String("message", msgID))
 		return fmt.Errorf("%w: %w", provider.ErrRejected, err)
 	}
 }
@@ -178,6 +178,7 @@ func (p *Provider) authorization(origin string, v *store.VAPIDCredentials, now t
 		return "", fmt.Errorf("%w: %w", provider.ErrCredentials, err)
 	}
 	p.vapid[k] = vapidToken{header: h, exp: exp}
+	p.log.Debug("webpush: VAPID token signed", slog.String("origin", origin), slog.Time("exp", exp))
 	return h, nil
 }
 
