@@ -92,6 +92,7 @@ func commands() []command {
 		{"credentials show", "show a project's vendor credentials (never their private keys)", runCredentialsShow},
 		{"credentials delete", "delete one kind of a project's vendor credentials", runCredentialsDelete},
 		{"send", "send a message through the FCM HTTP v1 API", runSend},
+		{"status", "print a message's status: delivered, expired…, or a topic message's counts", runStatus},
 		{"listen", "act as a device: print its token, then every message sent to it", runListen},
 		{"bench", "measure a server on this machine: connect devices, send, report rates and latency", runBench},
 		{"version", "print the version", runVersion},

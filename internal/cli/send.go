@@ -104,7 +104,7 @@ func parseSend(env *Env, args []string) (sendOptions, error) {
 			"With a service-account file (--credentials) it authenticates as an app server\n"+
 			"does (OAuth2 JWT bearer to the file's token_uri), takes the project from the file\n"+
 			"and, without --server, the server from the token_uri. Otherwise it uses the admin\n"+
-			"credential and needs --project.",
+			"credential and needs --project. Follow the message with herald status NAME.",
 		"herald send --credentials sa.json --token TOKEN --title Hello --body 'from herald'\n"+
 			"herald send --project demo --token TOKEN --data order=42 --ttl 1h --priority high\n"+
 			"herald send --credentials sa.json --topic news --collapse-key latest --dry-run")

@@ -86,6 +86,8 @@ func parseServe(env *Env, args []string) (serveOptions, error) {
 		"tokens of a device not connected for `DURATION` expire (sends answer UNREGISTERED); 0: never; FCM: 270 days")
 	f.Duration(&cfg.RefreshGrace, "refresh-grace", cfg.RefreshGrace, "HERALD_REFRESH_GRACE",
 		"a refreshed token still accepts sends for `DURATION`, delivered with the new token; 0: none")
+	f.Duration(&cfg.StatusRetention, "status-retention", cfg.StatusRetention, "HERALD_STATUS_RETENTION",
+		"keep a message's status readable for `DURATION` after the message ended (delivered, expired…)")
 	f.String(&cfg.VendorCA, "vendor-ca", cfg.VendorCA, "HERALD_VENDOR_CA",
 		"trust the PEM certificate authorities in `FILE` too, for TLS to APNs, FCM and Web Push services")
 	f.note("vendor-ca", "default: the system's only")

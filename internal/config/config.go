@@ -63,6 +63,12 @@ type Config struct {
 	// token; later sends answer UNREGISTERED. 0: none. Default 1h. Env
 	// HERALD_REFRESH_GRACE, flag --refresh-grace.
 	RefreshGrace time.Duration
+	// StatusRetention is how long a message's status stays readable
+	// (GET …/messages/{id}) after the message ended: delivered, collapsed,
+	// dropped or failed, or expired (a topic message ends at its expiry).
+	// Default 168h (7 days). Env HERALD_STATUS_RETENTION, flag
+	// --status-retention.
+	StatusRetention time.Duration
 	// ProjectQuota is the most messages a project may send per minute
 	// (FCM's default quota: 600,000). Every authenticated send request
 	// counts (validate_only and those refused with a 4xx included) except
@@ -124,6 +130,7 @@ func Default() Config {
 		SendQueue:       256,
 		StaleAfter:      270 * 24 * time.Hour,
 		RefreshGrace:    time.Hour,
+		StatusRetention: 7 * 24 * time.Hour,
 
 		ProjectQuota:     600_000,
 		DeviceRateMinute: 240,
@@ -211,6 +218,9 @@ func (c Config) Validate() error {
 	}
 	if c.RelayMinBackoff <= 0 || c.RelayMaxBackoff < c.RelayMinBackoff {
 		errs = append(errs, fmt.Errorf("relay backoff %v to %v: want 0 < min <= max", c.RelayMinBackoff, c.RelayMaxBackoff))
+	}
+	if c.StatusRetention <= 0 {
+		errs = append(errs, fmt.Errorf("status retention %v must be positive", c.StatusRetention))
 	}
 	return errors.Join(errs...)
 }

@@ -55,6 +55,10 @@ type Config struct {
 	// Relay delivers the messages of registrations of the vendor
 	// platforms (relay.go); nil keeps them stored, undelivered.
 	Relay *Relay
+	// StatusRetention is how long a message's status stays readable after
+	// the message ended (delivered, expired…); 0 means
+	// DefaultStatusRetention.
+	StatusRetention time.Duration
 }
 
 // Hub is the dispatcher of one node.
@@ -75,6 +79,7 @@ type Hub struct {
 
 	topics    *topics
 	topicAcks topicAcks
+	status    statusRecorder // status.go
 	// writeSlots bounds the sessions writing at once (Session.writePass).
 	writeSlots chan struct{}
 }
@@ -275,6 +280,7 @@ func (h *Hub) ack(ctx context.Context, token string, upTo uint64) error {
 		return fmt.Errorf("acking %d: %w", upTo, err)
 	}
 	h.metrics.Acks.Inc()
+	h.ackedStatus(token, upTo, false)
 	return nil
 }
 
@@ -312,9 +318,10 @@ func (h *Hub) Purge(ctx context.Context) error {
 			return err
 		}
 		if n < 10000 {
-			return nil
+			break
 		}
 	}
+	return h.purgeStatus(ctx)
 }
 
 // Shutdown tells every connected device to go away and reconnect later,
@@ -363,6 +370,7 @@ func (h *Hub) Shutdown(spread time.Duration) {
 	}
 	wg.Wait()
 	h.closeTopicAcks(context.Background())
+	h.closeStatus(context.Background())
 }
 
 // writeSlots is how many sessions may write at once.

@@ -433,6 +433,8 @@ func (s *Session) writePass(ctx context.Context, out *batch) bool {
 	if out.empty() {
 		return true
 	}
+	// Before the write: the device may ack before WriteFrames returns.
+	s.hub.wroteStatus(out.sent)
 	if err := s.conn.WriteFrames(out.frames()...); err != nil {
 		s.hub.logger.Debug("writing to device", "session", s.ID, "err", err)
 		s.fail(ctx, herald.CloseGoingAway, "write failed")
@@ -539,10 +541,12 @@ type batch struct {
 	open      int   // messages in the open messages frame, 0 if none
 	openStart int
 	delivered int
+	sent      []sentRef // what it writes, for message status (status.go)
 }
 
 func (b *batch) reset() {
 	b.buf, b.ends, b.open, b.delivered = b.buf[:0], b.ends[:0], 0, 0
+	b.sent = b.sent[:0]
 }
 
 func (b *batch) empty() bool { return len(b.ends) == 0 && b.open == 0 }
@@ -570,11 +574,13 @@ func (b *batch) addMsg(m *store.Message) {
 	}
 	b.nextMessage()
 	b.buf = appendMessage(b.buf, m)
+	b.sent = append(b.sent, sentRef{token: m.Token, seq: m.Seq, id: m.ID})
 }
 
 func (b *batch) addTopic(token string, m *store.TopicMessage) {
 	b.nextMessage()
 	b.buf = appendTopicMessage(b.buf, token, m)
+	b.sent = append(b.sent, sentRef{token: token, seq: m.Seq, id: m.ID, topic: true})
 }
 
 // nextMessage makes room for one more message in the open messages frame,

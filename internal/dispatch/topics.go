@@ -380,6 +380,9 @@ func (h *Hub) SendTopic(ctx context.Context, o OutgoingTopic) (string, error) {
 		ID: h.newID(), AcceptedAt: now, ExpiresAt: expires, TTL: o.TTL,
 		CollapseKey: o.CollapseKey, High: o.High, Payload: payload, Platform: o.Platform,
 	}
+	if m.Targeted, err = h.targetedBy(ctx, o); err != nil {
+		return "", err // status.go: the count goes into the message's status
+	}
 	start := time.Now()
 	seqs, err := h.store.AppendTopic(ctx, []store.TopicMessage{*m})
 	h.metrics.StoreSeconds.WithLabelValues("append_topic").Observe(time.Since(start).Seconds())

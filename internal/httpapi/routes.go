@@ -51,6 +51,7 @@ func (a *API) Handler() http.Handler {
 	mux := http.NewServeMux()
 
 	mux.HandleFunc("POST /v1/projects/{project}/messages:send", a.send)
+	mux.HandleFunc("GET /v1/projects/{project}/messages/{id}", a.messageStatus)
 	mux.HandleFunc("GET /iid/info/{token}", a.iidInfo)
 	mux.Handle("POST "+auth.TokenPath, a.Authority)
 
@@ -66,6 +67,7 @@ func (a *API) Handler() http.Handler {
 	mux.HandleFunc("PUT /admin/v1/projects/{project}/credentials/{kind}", a.admin(a.putCredential))
 	mux.HandleFunc("DELETE /admin/v1/projects/{project}/credentials/{kind}", a.admin(a.deleteCredential))
 	mux.HandleFunc("POST /admin/v1/projects/{project}/credentials/vapid", a.admin(a.createVAPID))
+	mux.HandleFunc("GET /admin/v1/projects/{project}/messages/{id}", a.admin(a.adminMessageStatus))
 
 	mux.HandleFunc("POST "+herald.PathRegister, a.register)
 	mux.HandleFunc("POST "+herald.PathRegistration+"/{action}", a.refresh)

@@ -87,7 +87,8 @@ func Run(ctx context.Context, cfg config.Config, logger *slog.Logger, ready func
 	hub := dispatch.New(st, dispatch.Config{
 		PingInterval: cfg.PingInterval, NormalBatchWindow: cfg.NormalBatchWindow, SendQueue: cfg.SendQueue, Limiter: limiter,
 		StaleAfter: cfg.StaleAfter, RefreshGrace: cfg.RefreshGrace, Now: cfg.Clock,
-		Relay: relay,
+		Relay:           relay,
+		StatusRetention: cfg.StatusRetention,
 	}, m, logger.With("part", "dispatch"))
 	gw := gateway.New(hub, cfg.PingInterval, logger.With("part", "gateway"))
 	var readyFlag atomic.Bool

@@ -52,6 +52,8 @@ type Status struct {
 	// Reason says why a message failed or was dropped, for people.
 	Reason string `json:"reason,omitempty"`
 
+	// Targeted is negative when it was not counted (see
+	// TopicMessage.Targeted).
 	Targeted  int64 `json:"targeted,omitempty"`  // topic messages
 	Delivered int64 `json:"delivered,omitempty"` // topic messages
 }
@@ -67,7 +69,8 @@ func (s Status) At(now time.Time) State {
 
 // Counts returns a topic message's pending and expired counts at now:
 // subscribers targeted and not yet delivered are pending until the
-// message expires, expired after.
+// message expires, expired after. Both are 0 when Targeted was not
+// counted.
 func (s Status) Counts(now time.Time) (pending, expired int64) {
 	rest := max(s.Targeted-s.Delivered, 0)
 	if !s.ExpiresAt.IsZero() && !now.Before(s.ExpiresAt) {

@@ -52,7 +52,8 @@ type TopicMessage struct {
 	Payload     []byte        `json:"payload,omitempty"`  // as Message.Payload
 	Platform    []byte        `json:"platform,omitempty"` // as Message.Platform
 	// Targeted is how many subscribers the entry matched when it was
-	// sent; AppendTopic writes it into the entry's status record.
+	// sent; AppendTopic writes it into the entry's status record. A
+	// negative value means the sender did not count them.
 	Targeted int64 `json:"targeted,omitempty"`
 }
 

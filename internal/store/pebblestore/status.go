@@ -27,7 +27,8 @@ import (
 //	project, target: uvarint length + bytes each
 //	accepted, expires, updated: varint unix nanos, 0 for the zero time
 //	reason    uvarint length + bytes
-//	targeted, delivered: uvarint
+//	targeted  varint (negative: not counted)
+//	delivered uvarint
 
 const statusVersion = 1
 
@@ -94,7 +95,7 @@ func appendStatus(dst []byte, st *store.Status) []byte {
 	dst = binary.AppendVarint(dst, nanos(st.ExpiresAt))
 	dst = binary.AppendVarint(dst, nanos(st.UpdatedAt))
 	dst = appendString(dst, st.Reason)
-	dst = binary.AppendUvarint(dst, uint64(max(st.Targeted, 0)))
+	dst = binary.AppendVarint(dst, st.Targeted)
 	return binary.AppendUvarint(dst, uint64(max(st.Delivered, 0)))
 }
 
@@ -111,7 +112,7 @@ func decodeStatus(v []byte, st *store.Status) error {
 	st.ExpiresAt = fromNanos(d.varint())
 	st.UpdatedAt = fromNanos(d.varint())
 	st.Reason = d.string()
-	st.Targeted = int64(d.uvarint())
+	st.Targeted = d.varint()
 	st.Delivered = int64(d.uvarint())
 	if d.err != nil {
 		return d.err
