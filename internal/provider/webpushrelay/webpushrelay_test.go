@@ -152,6 +152,15 @@ func TestSubscriptions(t *testing.T) {
 		t.Errorf("plaintext %s, want %s", got[0].Plaintext, want)
 	}
 
+	big := m
+	big.Payload = []byte(`"data":{"d":"` + strings.Repeat("x", 3980) + `"}`)
+	if err := p.Send(context.Background(), creds, store.Registration{WebPush: &open}, big); !errors.Is(err, provider.ErrRejected) {
+		t.Errorf("Send of a plaintext over 3993 bytes = %v, want ErrRejected", err)
+	}
+	if n := len(fake.Received()); n != 1 {
+		t.Errorf("the push service got %d messages, want only the first (an oversize one is refused before sending)", n)
+	}
+
 	bad := open
 	bad.P256DH = "AAAA"
 	if err := p.Send(context.Background(), creds, store.Registration{WebPush: &bad}, m); !errors.Is(err, provider.ErrUnregistered) {
