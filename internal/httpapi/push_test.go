@@ -452,3 +452,21 @@ func FuzzPushHeaders(f *testing.F) {
 		}
 	})
 }
+
+// Push endpoints deliver over Herald's connection: a registration of a
+// vendor platform gets none.
+func TestCreatePushEndpointVendorPlatform(t *testing.T) {
+	f := newPushFixture(t, 0)
+	ctx := context.Background()
+	reg := store.Registration{Token: "tok-fcm", ProjectID: "demo", AppKey: "key-demo", DeviceID: f.device.ID,
+		CreatedAt: pushNow, Platform: store.PlatformFCM, FCM: &store.FCMDevice{Token: "fcm-token"}}
+	if err := f.st.CreateRegistration(ctx, reg); err != nil {
+		t.Fatal(err)
+	}
+	resp, b := f.do(t, "POST", herald.PathRegistration+"/"+reg.Token+herald.PathWebPush,
+		pushHeader("Authorization", "Device "+f.device.ID+":"+f.device.Secret), []byte(`{}`))
+	var e herald.ErrorResponse
+	if resp.StatusCode != http.StatusBadRequest || json.Unmarshal([]byte(b), &e) != nil || e.Error.Status != "FAILED_PRECONDITION" {
+		t.Errorf("endpoint for an FCM registration: %s: %s, want 400 FAILED_PRECONDITION", resp.Status, b)
+	}
+}
