@@ -42,15 +42,9 @@ func (c *Client) topicCall(ctx context.Context, method, appKey, topic string) er
 	if topic == "" {
 		return fmt.Errorf("empty topic name")
 	}
-	c.mu.Lock()
-	r, dev := c.st.Registrations[appKey], c.st.Device
-	var tok string
-	if r != nil {
-		tok = r.Token
-	}
-	c.mu.Unlock()
-	if tok == "" || dev == nil {
-		return ErrNotRegistered
+	tok, dev, err := c.credentials(appKey)
+	if err != nil {
+		return err
 	}
 	path := herald.PathRegistration + "/" + url.PathEscape(tok) + herald.PathTopics + "/" + url.PathEscape(topic)
 	req, err := c.newRequest(ctx, method, path, dev)

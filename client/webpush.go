@@ -68,15 +68,9 @@ func (c *Client) WebPushSubscribe(ctx context.Context, appKey, applicationServer
 }
 
 func (c *Client) webPushSubscribe(ctx context.Context, appKey, applicationServerKey string) (WebPushSubscription, error) {
-	c.mu.Lock()
-	r, dev := c.st.Registrations[appKey], c.st.Device
-	var tok string
-	if r != nil {
-		tok = r.Token
-	}
-	c.mu.Unlock()
-	if tok == "" || dev == nil {
-		return WebPushSubscription{}, ErrNotRegistered
+	tok, dev, err := c.credentials(appKey)
+	if err != nil {
+		return WebPushSubscription{}, err
 	}
 	priv, keys, err := webpush.GenerateKeys()
 	if err != nil {
@@ -124,6 +118,18 @@ func (c *Client) webPushSubscribe(ctx context.Context, appKey, applicationServer
 		P256DH: base64.RawURLEncoding.EncodeToString(keys.P256DH),
 		Auth:   base64.RawURLEncoding.EncodeToString(keys.Auth),
 	}}, nil
+}
+
+// credentials returns the token of appKey and the device credential, or
+// ErrNotRegistered.
+func (c *Client) credentials(appKey string) (string, *herald.DeviceCredential, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	r, dev := c.st.Registrations[appKey], c.st.Device
+	if r == nil || r.Token == "" || dev == nil {
+		return "", nil, ErrNotRegistered
+	}
+	return r.Token, dev, nil
 }
 
 // endpointID is the last path segment of a push endpoint URL.
