@@ -14,6 +14,12 @@ import (
 // are ignored, and a frame of an unknown type is reported with known false
 // (and no error) so that the caller can skip it. Known frames are validated.
 func decodeServerFrame(b []byte) (f herald.Frame, known bool, err error) {
+	if f, ok := decodeMessagesFast(b); ok {
+		if err := f.Validate(); err != nil {
+			return herald.Frame{}, false, err
+		}
+		return f, true, nil
+	}
 	if err := json.Unmarshal(b, &f); err != nil {
 		return herald.Frame{}, false, fmt.Errorf("%w: %v", herald.ErrBadFrame, err)
 	}
