@@ -34,9 +34,9 @@ const (
 	// 403 ExpiredProviderToken.
 	APNsTokenMaxAge = time.Hour
 	// APNsTokenMinRefresh: a provider token whose iat is newer than the
-	// team's previous one by less than this is refused with 429
-	// TooManyProviderTokenUpdates (Apple: "no more than once every 20
-	// minutes").
+	// previous one of its team on the same connection by less than this is
+	// refused with 429 TooManyProviderTokenUpdates (Apple: "no more than
+	// once every 20 minutes").
 	APNsTokenMinRefresh = 20 * time.Minute
 )
 
@@ -48,7 +48,7 @@ type APNs struct {
 
 	mu       sync.Mutex
 	keys     map[string]*apnsKey // by key id
-	lastIat  map[string]int64    // by team id
+	lastIat  map[string]int64    // by connection and team id
 	devices  map[string]*apnsDevice
 	received []APNsRequest
 }
@@ -204,7 +204,7 @@ func (a *APNs) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		apnsError(w, http.StatusBadRequest, "MissingDeviceToken", 0)
 		return
 	}
-	if reason, st := a.checkAuth(r.Header.Get("Authorization")); reason != "" {
+	if reason, st := a.checkAuth(r.Header.Get("Authorization"), r.RemoteAddr); reason != "" {
 		apnsError(w, st, reason, 0)
 		return
 	}
@@ -312,9 +312,10 @@ func topicFor(topic, bundleID string) bool {
 
 // checkAuth verifies a provider token: "bearer <JWT>", ES256 with the key
 // named by kid, iss its team, iat at most an hour old and not a refresh
-// within 20 minutes of the team's previous one. It returns the reason and
-// status of the refusal, or "".
-func (a *APNs) checkAuth(authz string) (string, int) {
+// within 20 minutes of the team's previous one on the same connection
+// (conn, the client's address). It returns the reason and status of the
+// refusal, or "".
+func (a *APNs) checkAuth(authz, conn string) (string, int) {
 	scheme, token, _ := strings.Cut(authz, " ")
 	if authz == "" || !strings.EqualFold(scheme, "bearer") {
 		return "MissingProviderToken", http.StatusForbidden
@@ -345,10 +346,11 @@ func (a *APNs) checkAuth(authz string) (string, int) {
 	case now.Sub(iat) > APNsTokenMaxAge:
 		return "ExpiredProviderToken", http.StatusForbidden
 	}
-	last, seen := a.lastIat[k.teamID]
+	ck := conn + " " + k.teamID
+	last, seen := a.lastIat[ck]
 	switch {
 	case !seen || *claims.Iat > last && time.Duration(*claims.Iat-last)*time.Second >= APNsTokenMinRefresh:
-		a.lastIat[k.teamID] = *claims.Iat
+		a.lastIat[ck] = *claims.Iat
 	case *claims.Iat > last:
 		return "TooManyProviderTokenUpdates", http.StatusTooManyRequests
 	}
