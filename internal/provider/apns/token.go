@@ -55,6 +55,13 @@ func (c *tokenCache) get(creds store.APNsCredentials) (string, error) {
 		if err != nil {
 			return "", fmt.Errorf("%w: key %s: %w", provider.ErrCredentials, creds.KeyID, err)
 		}
+		// A key whose token is two lifetimes old is no longer in use (a
+		// rotated key): forget it.
+		for old, o := range c.m {
+			if c.now().Sub(o.iat) > 2*TokenLifetime {
+				delete(c.m, old)
+			}
+		}
 		s = &signer{key: key}
 		c.m[k] = s
 	}

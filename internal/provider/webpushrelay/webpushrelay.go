@@ -177,6 +177,11 @@ func (p *Provider) authorization(origin string, v *store.VAPIDCredentials, now t
 	if err != nil {
 		return "", fmt.Errorf("%w: %w", provider.ErrCredentials, err)
 	}
+	for old, tok := range p.vapid {
+		if !tok.exp.After(now) {
+			delete(p.vapid, old) // an origin or key no longer in use
+		}
+	}
 	p.vapid[k] = vapidToken{header: h, exp: exp}
 	p.log.Debug("webpush: VAPID token signed", slog.String("origin", origin), slog.Time("exp", exp))
 	return h, nil
