@@ -131,6 +131,7 @@ type tokenCache struct {
 }
 
 type tokenEntry struct {
+	used time.Time // the last call of entry for it; guarded by tokenCache.mu
 	sa   *serviceAccount
 	lock chan struct{} // held while fetching; a channel so that waiting honours ctx
 	tok  string
@@ -145,16 +146,23 @@ func newTokenCache(client *http.Client, now func() time.Time) *tokenCache {
 // the first time.
 func (c *tokenCache) entry(creds store.FCMCredentials) (*tokenEntry, error) {
 	k := sha256.Sum256(creds.ServiceAccountJSON)
+	now := c.now()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if e := c.m[k]; e != nil {
+		e.used = now
 		return e, nil
+	}
+	for old, e := range c.m {
+		if now.Sub(e.used) > 2*time.Hour {
+			delete(c.m, old) // a service account no longer in use
+		}
 	}
 	sa, err := parseServiceAccount(creds.ServiceAccountJSON)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", provider.ErrCredentials, err)
 	}
-	e := &tokenEntry{sa: sa, lock: make(chan struct{}, 1)}
+	e := &tokenEntry{used: now, sa: sa, lock: make(chan struct{}, 1)}
 	c.m[k] = e
 	return e, nil
 }
