@@ -3,7 +3,12 @@ package herald
 // Paths of the device-facing HTTP API. All bodies are JSON.
 const (
 	// PathRegister: POST, header AppKeyHeader, optional device credential
-	// (Authorization: Device ID:SECRET) → RegisterResponse.
+	// (Authorization: Device ID:SECRET) → RegisterResponse. An optional
+	// body names the registration's platform when it is not Herald's own
+	// connection: {"platform":"webpush","webpush":<the browser's
+	// PushSubscription.toJSON()>}, {"platform":"apns","apns":{"device_token",
+	// "bundle_id","sandbox"}} or {"platform":"fcm","fcm":{"token"}}; the
+	// messages of such a token go through that vendor (docs/platforms.md).
 	PathRegister = "/device/v1/registrations"
 	// PathRegistration + "/" + token: DELETE with the device credential.
 	// PathRegistration + "/" + token + ":refresh": POST with the device

@@ -135,7 +135,8 @@ func (h *Hub) Attach(ctx context.Context, hello *herald.Hello, conn Conn) (*Sess
 		case errors.Is(err, store.ErrNotFound):
 		case err != nil:
 			return nil, fmt.Errorf("looking up registration: %w", err)
-		case reg.Deleted() || reg.DeviceID != hello.DeviceID:
+		case reg.Deleted() || reg.DeviceID != hello.DeviceID, reg.PlatformOf() != store.PlatformHerald:
+			// A vendor platform's token travels through its vendor (relay.go).
 		case h.stale(reg, now):
 			if err := h.expire(ctx, reg.Token, now); err != nil {
 				return nil, err

@@ -399,3 +399,30 @@ func (c *recordConn) WriteFrames(fs ...[]byte) error {
 }
 func (c *recordConn) Close(int, string) {}
 func (c *recordConn) Opened() time.Time { return time.Now() }
+
+// A hello presenting a token of a vendor platform is told it is
+// unregistered on this connection: its messages go through the vendor.
+func TestHelloRefusesVendorToken(t *testing.T) {
+	apns := newScripted(store.PlatformAPNs)
+	e := newRelayEnv(t, t.TempDir(), apns)
+	ctx := context.Background()
+	resp, err := e.hub.RegisterAt(ctx, e.appKey, nil, apnsAddr(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn := &recordConn{frames: make(chan []byte, 16)}
+	s, err := e.hub.Attach(ctx, &herald.Hello{DeviceID: resp.Device.ID, DeviceSecret: resp.Device.Secret,
+		Registrations: []herald.Resume{{Token: resp.Token}}}, conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.hub.Detach(ctx, s)
+	select {
+	case f := <-conn.frames:
+		if !bytes.Contains(f, []byte(`"status":"unregistered"`)) {
+			t.Fatalf("welcome %s, want the vendor token unregistered", f)
+		}
+	case <-time.After(relayWait):
+		t.Fatal("no welcome")
+	}
+}
