@@ -10,7 +10,8 @@ import (
 )
 
 // Push endpoints are JSON under we/<id> (keys.go). An endpoint is written
-// in the same batch as the check that its registration is live.
+// in the same batch as the check that its registration is live. Errors
+// name an endpoint by the start of its ID only (logID).
 
 // CreatePushEndpoint implements store.Store.
 func (s *Store) CreatePushEndpoint(ctx context.Context, e store.PushEndpoint) error {
@@ -29,7 +30,7 @@ func (s *Store) CreatePushEndpoint(ctx context.Context, e store.PushEndpoint) er
 		if r.Deleted() {
 			return fmt.Errorf("registration %q is deleted: %w", e.Token, store.ErrNotFound)
 		}
-		return w.create("push endpoint", e.ID, entityKey(prefixPushEndpoint, e.ID), v)
+		return w.create("push endpoint", logID(e.ID), entityKey(prefixPushEndpoint, e.ID), v)
 	})
 }
 
@@ -39,6 +40,15 @@ func (s *Store) PushEndpoint(ctx context.Context, id string) (store.PushEndpoint
 	if err := checkID("push endpoint id", id); err != nil {
 		return e, fmt.Errorf("get push endpoint: %w", store.ErrNotFound)
 	}
-	err := s.getJSON(ctx, "push endpoint", id, entityKey(prefixPushEndpoint, id), &e)
+	err := s.getJSON(ctx, "push endpoint", logID(id), entityKey(prefixPushEndpoint, id), &e)
 	return e, err
+}
+
+// logID shortens an endpoint ID for error messages: the ID is a capability
+// (whoever knows it can send), and errors end up in logs.
+func logID(id string) string {
+	if len(id) > 6 {
+		return id[:6] + "…"
+	}
+	return id
 }
