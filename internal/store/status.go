@@ -102,7 +102,9 @@ type StatusStore interface {
 	// (message ID → count). Unknown IDs are skipped. Need not be durable
 	// before returning.
 	AddDelivered(ctx context.Context, counts map[string]int64, at time.Time) error
-	// PurgeStatus removes records whose message ended (expired, or reached
-	// an end state) before `before`, at most limit; it returns how many.
+	// PurgeStatus removes records whose message ended (reached an end
+	// state, or expired) before `before`, at most limit; it returns how
+	// many. An expired token message may count as ended only once
+	// PurgeExpired removed it from its queue (Hub.Purge calls both).
 	PurgeStatus(ctx context.Context, before time.Time, limit int) (int, error)
 }

@@ -158,9 +158,10 @@ func (w *writer) add(q *queue, m *store.Message, out *store.Outcome) {
 			if keys >= 0 {
 				reason = reasonCollapseLimit
 			}
-			w.markQueued(&q.entries[oldest], store.StateCollapsed, reason, m.AcceptedAt)
-			out.Collapsed = append(out.Collapsed, q.entries[oldest].seq)
+			gone := q.entries[oldest]
+			out.Collapsed = append(out.Collapsed, gone.seq)
 			w.removeAt(q, oldest)
+			w.markQueued(&gone, store.StateCollapsed, reason, m.AcceptedAt)
 		}
 	case m.Kind == store.KindMessage && q.nonColl >= limits.MaxPending:
 		out.Dropped, out.Marker = w.dropPending(q, m)
@@ -183,7 +184,6 @@ func (w *writer) dropPending(q *queue, m *store.Message) (int, *store.Message) {
 		case e.counted():
 			dropped++
 			total++
-			w.markQueued(&e, store.StateDropped, reasonDropped, m.AcceptedAt)
 		case e.kind == store.KindDeleted:
 			total += e.dropped
 		default:
@@ -192,6 +192,7 @@ func (w *writer) dropPending(q *queue, m *store.Message) (int, *store.Message) {
 		}
 		exp = max(exp, e.exp)
 		w.deleteEntry(q, &e)
+		w.markQueued(&e, store.StateDropped, reasonDropped, m.AcceptedAt)
 	}
 	clear(q.entries[len(keep):])
 	q.entries = keep
@@ -228,7 +229,7 @@ func (w *writer) put(q *queue, m *store.Message) {
 		w.putStatus(&store.Status{
 			ID: m.ID, ProjectID: m.ProjectID, Token: q.token, State: store.StateAccepted,
 			AcceptedAt: m.AcceptedAt, ExpiresAt: m.ExpiresAt, UpdatedAt: m.AcceptedAt,
-		})
+		}, false) // the end key comes when the entry leaves the queue
 	}
 	if e.exp != noExpiry {
 		w.key = appendExpiryKey(w.key[:0], e.exp, q.token, e.seq)
@@ -267,6 +268,12 @@ func (w *writer) deleteEntry(q *queue, e *entry) {
 	if e.exp != noExpiry {
 		w.key = appendExpiryKey(w.key[:0], e.exp, q.token, e.seq)
 		_ = w.batch.SingleDelete(w.key, nil)
+		if e.id != "" && e.kind == store.KindMessage {
+			// The message's status record gets its end index key now
+			// that it leaves the queue (status.go).
+			w.key = statusEndKey(w.key[:0], e.exp, e.id)
+			_ = w.batch.Set(w.key, nil, nil)
+		}
 	}
 	if e.seq == q.last && !q.dirty {
 		q.dirty = true

@@ -19,6 +19,12 @@ import (
 // expiry while it is accepted and the time it reached an end state after
 // that (the key moves then). PurgeStatus walks the index in end order.
 //
+// A token message's end key is not written by Enqueue (one key fewer on
+// the send path) but when its queue entry leaves the queue: acked,
+// purged at expiry, collapsed, dropped, or with its registration. Every
+// entry leaves the queue in the end, so every record gets its key. A
+// topic message's is written with it.
+//
 // A record's value is a small binary record (the ID is in the key):
 //
 //	version   byte (1)
@@ -99,6 +105,13 @@ func appendStatus(dst []byte, st *store.Status) []byte {
 	return binary.AppendUvarint(dst, uint64(max(st.Delivered, 0)))
 }
 
+// statusLenHint bounds the length appendStatus produces for st, so that
+// it allocates once.
+func statusLenHint(st *store.Status) int {
+	return 3 + 3*binary.MaxVarintLen64 + 4*binary.MaxVarintLen32 +
+		len(st.ProjectID) + len(st.Token) + len(st.Topic) + len(st.Condition) + len(st.Reason) + 2*binary.MaxVarintLen64
+}
+
 // decodeStatus decodes a value written by appendStatus; ID is not set.
 func decodeStatus(v []byte, st *store.Status) error {
 	d := decoder{b: v}
@@ -143,12 +156,12 @@ func statusEnd(st *store.Status) int64 {
 	return expNanos(st.ExpiresAt)
 }
 
-// putStatus writes a new record and its end index key in this batch. The
-// record is staged so that later operations of the batch (a collapse by
-// the next message) read it.
-func (w *writer) putStatus(st *store.Status) {
-	w.set(statusKey(st.ID), appendStatus(nil, st))
-	if end := statusEnd(st); end != noExpiry {
+// putStatus writes a record, and its end index key if withEnd, in this
+// batch. The record is staged so that later operations of the batch (a
+// collapse by the next message) read it.
+func (w *writer) putStatus(st *store.Status, withEnd bool) {
+	w.set(statusKey(st.ID), appendStatus(make([]byte, 0, statusLenHint(st)), st))
+	if end := statusEnd(st); withEnd && end != noExpiry {
 		w.key = statusEndKey(w.key[:0], end, st.ID)
 		_ = w.batch.Set(w.key, nil, nil)
 	}
@@ -180,7 +193,7 @@ func (w *writer) endStatus(id string, state store.State, reason string, at time.
 		_ = w.batch.Delete(w.key, nil)
 	}
 	st.State, st.Reason, st.UpdatedAt = state, reason, at
-	w.putStatus(&st)
+	w.putStatus(&st, true)
 	return nil
 }
 

@@ -93,7 +93,7 @@ func (w *writer) appendTopic(m *store.TopicMessage) uint64 {
 		w.putStatus(&store.Status{
 			ID: m.ID, ProjectID: project, Topic: m.Topic, Condition: m.Condition, State: store.StateAccepted,
 			AcceptedAt: m.AcceptedAt, ExpiresAt: m.ExpiresAt, UpdatedAt: m.AcceptedAt, Targeted: m.Targeted,
-		})
+		}, true)
 	}
 	return seq
 }

@@ -180,7 +180,10 @@ func testStatus(t *testing.T, s store.Store) {
 	t.Run("Purge", func(t *testing.T) {
 		done := msg("st-tok-p", "st-p1", time.Hour)
 		live := msg("st-tok-p", "st-p2", time.Hour)
-		enqueue(t, s, done, live)
+		// Acked, but its delivery never recorded: it ends at its expiry.
+		acked := msg("st-tok-p2", "st-p3", time.Hour)
+		outs := enqueue(t, s, done, live, acked)
+		ack(t, s, acked.Token, outs[2].Seq)
 		must(t, "UpdateStatus", s.UpdateStatus(ctx, []store.StatusUpdate{{ID: done.ID, State: store.StateDelivered}}, t0.Add(time.Minute)))
 
 		// Ended before t0+2m: the delivered one (and none of those still
@@ -208,10 +211,16 @@ func testStatus(t *testing.T, s store.Store) {
 			}
 		}
 		status(t, s, live.ID)
+		// Once the queue's purge removed the expired entry.
+		if _, err := s.PurgeExpired(ctx, t0.Add(time.Hour), 0); err != nil {
+			t.Fatal(err)
+		}
 		_, err = s.PurgeStatus(ctx, t0.Add(time.Hour+time.Nanosecond), 0)
 		must(t, "PurgeStatus", err)
-		_, err = s.MessageStatus(ctx, live.ID)
-		wantErr(t, "MessageStatus(purged)", err, store.ErrNotFound)
+		for _, id := range []string{live.ID, acked.ID} {
+			_, err = s.MessageStatus(ctx, id)
+			wantErr(t, "MessageStatus(purged "+id+")", err, store.ErrNotFound)
+		}
 		if n, err := s.PurgeStatus(ctx, t0.Add(48*time.Hour), 0); err != nil {
 			t.Errorf("PurgeStatus: %v", err)
 		} else if _, err := s.MessageStatus(ctx, "st-t1"); err == nil {
