@@ -1,6 +1,7 @@
 package vendortest
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -46,11 +47,11 @@ const (
 type APNs struct {
 	server
 
-	mu       sync.Mutex
-	keys     map[string]*apnsKey // by key id
-	lastIat  map[string]int64    // by connection and team id
-	devices  map[string]*apnsDevice
-	received []APNsRequest
+	mu      sync.Mutex
+	keys    map[string]*apnsKey // by key id
+	lastIat map[string]int64    // by connection and team id
+	devices map[string]*apnsDevice
+	rec     recorder[APNsRequest]
 }
 
 type apnsKey struct {
@@ -148,10 +149,12 @@ func (a *APNs) Unregister(deviceToken string) {
 }
 
 // Received returns the requests accepted so far, oldest first.
-func (a *APNs) Received() []APNsRequest {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return append([]APNsRequest(nil), a.received...)
+func (a *APNs) Received() []APNsRequest { return a.rec.all() }
+
+// WaitReceived waits until the server has accepted at least n requests
+// in all, and returns them all, oldest first; or ctx's error.
+func (a *APNs) WaitReceived(ctx context.Context, n int) ([]APNsRequest, error) {
+	return a.rec.wait(ctx, n)
 }
 
 // apnsReasons are the reasons the server answers a FailNext status with.
@@ -262,7 +265,7 @@ func (a *APNs) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if req.ID == "" {
 		req.ID = newUUID()
 	}
-	a.received = append(a.received, req)
+	a.rec.add(req)
 	a.mu.Unlock()
 	w.Header().Set("apns-id", req.ID)
 	if a.cfg.sandbox {

@@ -33,10 +33,10 @@ type FCM struct {
 
 	authority *auth.Authority
 
-	mu       sync.Mutex
-	keys     map[string]store.Key
-	tokens   map[string]*fcmToken
-	received []FCMMessage
+	mu     sync.Mutex
+	keys   map[string]store.Key
+	tokens map[string]*fcmToken
+	rec    recorder[FCMMessage]
 }
 
 type fcmToken struct {
@@ -144,10 +144,12 @@ func (f *FCM) Unregister(token string) {
 }
 
 // Received returns the messages accepted so far, oldest first.
-func (f *FCM) Received() []FCMMessage {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]FCMMessage(nil), f.received...)
+func (f *FCM) Received() []FCMMessage { return f.rec.all() }
+
+// WaitReceived waits until the server has accepted at least n messages
+// in all, and returns them all, oldest first; or ctx's error.
+func (f *FCM) WaitReceived(ctx context.Context, n int) ([]FCMMessage, error) {
+	return f.rec.wait(ctx, n)
 }
 
 // fcmFault is the FCM error that a FailNext status is answered with.
@@ -247,7 +249,7 @@ func (f *FCM) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if req.ValidateOnly {
 		name = "projects/" + project + "/messages/fake_message_id"
 	} else {
-		f.received = append(f.received, FCMMessage{Project: project, Message: m, Body: body, Header: r.Header.Clone()})
+		f.rec.add(FCMMessage{Project: project, Message: m, Body: body, Header: r.Header.Clone()})
 	}
 	f.mu.Unlock()
 	b, _ := json.Marshal(map[string]string{"name": name})

@@ -15,8 +15,10 @@
 package vendortest
 
 import (
+	"context"
 	"crypto/x509"
 	"encoding/pem"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -159,5 +161,50 @@ func (f *Faults) intercept(r *http.Request) (status int, retryAfter time.Duratio
 func setRetryAfter(h http.Header, d time.Duration) {
 	if d > 0 {
 		h.Set("Retry-After", strconv.FormatInt(int64((d+time.Second-1)/time.Second), 10))
+	}
+}
+
+// recorder keeps what a server accepted and wakes those waiting for it.
+type recorder[T any] struct {
+	mu      sync.Mutex
+	items   []T
+	changed chan struct{} // closed and replaced on every add
+}
+
+func (r *recorder[T]) add(v T) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.items = append(r.items, v)
+	if r.changed != nil {
+		close(r.changed)
+		r.changed = nil
+	}
+}
+
+func (r *recorder[T]) all() []T {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]T(nil), r.items...)
+}
+
+// wait returns the items once there are at least n, or ctx's error.
+func (r *recorder[T]) wait(ctx context.Context, n int) ([]T, error) {
+	for {
+		r.mu.Lock()
+		if len(r.items) >= n {
+			items := append([]T(nil), r.items...)
+			r.mu.Unlock()
+			return items, nil
+		}
+		if r.changed == nil {
+			r.changed = make(chan struct{})
+		}
+		changed := r.changed
+		r.mu.Unlock()
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return nil, fmt.Errorf("vendortest: waiting for %d requests: %w", n, ctx.Err())
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package vendortest
 
 import (
+	"context"
 	"crypto/ecdh"
 	"crypto/rand"
 	"crypto/subtle"
@@ -29,9 +30,9 @@ import (
 type WebPush struct {
 	server
 
-	mu       sync.Mutex
-	subs     map[string]*wpSub // by endpoint path id
-	received []WebPushMessage
+	mu   sync.Mutex
+	subs map[string]*wpSub // by endpoint path id
+	rec  recorder[WebPushMessage]
 }
 
 type wpSub struct {
@@ -109,10 +110,12 @@ func (w *WebPush) subID(endpoint string) string {
 }
 
 // Received returns the messages accepted so far, oldest first.
-func (w *WebPush) Received() []WebPushMessage {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return append([]WebPushMessage(nil), w.received...)
+func (w *WebPush) Received() []WebPushMessage { return w.rec.all() }
+
+// WaitReceived waits until the server has accepted at least n messages
+// in all, and returns them all, oldest first; or ctx's error.
+func (w *WebPush) WaitReceived(ctx context.Context, n int) ([]WebPushMessage, error) {
+	return w.rec.wait(ctx, n)
 }
 
 var topicRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,32}$`)
@@ -193,9 +196,7 @@ func (w *WebPush) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		}
 		msg.Body, msg.Plaintext = body, pt
 	}
-	w.mu.Lock()
-	w.received = append(w.received, msg)
-	w.mu.Unlock()
+	w.rec.add(msg)
 	loc := make([]byte, 16)
 	rand.Read(loc)
 	rw.Header().Set("Location", w.URL+"/m/"+hex.EncodeToString(loc))

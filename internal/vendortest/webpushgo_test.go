@@ -1,6 +1,8 @@
 package vendortest_test
 
 import (
+	"context"
+	"errors"
 	"net/http"
 	"testing"
 
@@ -26,23 +28,38 @@ func TestWebPushWithWebPushGo(t *testing.T) {
 		t.Fatal(err)
 	}
 	sub := f.NewSubscription(t, pub)
-	send := func(pub, priv string) int {
-		t.Helper()
+	send := func(pub, priv string) (int, error) {
 		s := &webpushgo.Subscription{Endpoint: sub.Endpoint, Keys: webpushgo.Keys{P256dh: sub.P256DH, Auth: sub.Auth}}
 		resp, err := webpushgo.SendNotificationWithContext(t.Context(), []byte(`{"hello":"browser"}`), s, &webpushgo.Options{
 			HTTPClient: f.Client(), Subscriber: "ops@example.com", VAPIDPublicKey: pub, VAPIDPrivateKey: priv,
 			TTL: 120, Urgency: webpushgo.UrgencyHigh, Topic: "greeting",
 		})
 		if err != nil {
-			t.Fatalf("webpush-go: %v", err)
+			return 0, err
 		}
 		resp.Body.Close()
-		return resp.StatusCode
+		return resp.StatusCode, nil
 	}
-	if st := send(pub, priv); st != http.StatusCreated {
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if _, err := f.WaitReceived(ctx, 1); !errors.Is(err, context.Canceled) {
+		t.Errorf("WaitReceived with nothing received and a canceled context = %v", err)
+	}
+	sent := make(chan int, 1)
+	go func() {
+		st, err := send(pub, priv)
+		if err != nil {
+			t.Errorf("webpush-go: %v", err)
+		}
+		sent <- st
+	}()
+	got, err := f.WaitReceived(t.Context(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := <-sent; st != http.StatusCreated {
 		t.Fatalf("webpush-go got %d, want 201", st)
 	}
-	got := f.Received()
 	if len(got) != 1 || string(got[0].Plaintext) != `{"hello":"browser"}` || len(got[0].Body) != webpush.MaxPayload ||
 		got[0].TTL != 120 || got[0].Urgency != "high" || got[0].Topic != "greeting" {
 		t.Errorf("recorded %+v", got)
@@ -55,7 +72,7 @@ func TestWebPushWithWebPushGo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st := send(opub, opriv); st != http.StatusForbidden {
-		t.Errorf("another key: %d, want 403", st)
+	if st, err := send(opub, opriv); err != nil || st != http.StatusForbidden {
+		t.Errorf("another key: %d, %v; want 403", st, err)
 	}
 }
