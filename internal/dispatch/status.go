@@ -246,21 +246,21 @@ func (h *Hub) flushStatus(ctx context.Context) {
 		h.logger.Warn("message deliveries not recorded: too many waiting for the store", "lost", lost)
 	}
 	now := h.now()
-	if len(updates) > 0 {
-		start := time.Now()
-		err := h.store.UpdateStatus(ctx, updates, now)
-		h.metrics.StoreSeconds.WithLabelValues("update_status").Observe(time.Since(start).Seconds())
-		if err != nil {
-			h.logger.Error("recording delivered messages", "messages", len(updates), "err", err)
-		}
+	h.writeStatus("update_status", len(updates), func() error { return h.store.UpdateStatus(ctx, updates, now) })
+	h.writeStatus("add_delivered", len(delivered), func() error { return h.store.AddDelivered(ctx, delivered, now) })
+}
+
+// writeStatus makes one timed store call for n messages, if any; a
+// failure is logged (the deliveries are lost, not the messages).
+func (h *Hub) writeStatus(op string, n int, call func() error) {
+	if n == 0 {
+		return
 	}
-	if len(delivered) > 0 {
-		start := time.Now()
-		err := h.store.AddDelivered(ctx, delivered, now)
-		h.metrics.StoreSeconds.WithLabelValues("add_delivered").Observe(time.Since(start).Seconds())
-		if err != nil {
-			h.logger.Error("recording topic message deliveries", "messages", len(delivered), "err", err)
-		}
+	start := time.Now()
+	err := call()
+	h.metrics.StoreSeconds.WithLabelValues(op).Observe(time.Since(start).Seconds())
+	if err != nil {
+		h.logger.Error("recording message deliveries", "op", op, "messages", n, "err", err)
 	}
 }
 
