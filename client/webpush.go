@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/heraldpush/herald"
 	"github.com/heraldpush/herald/internal/webpush"
@@ -41,6 +42,57 @@ type webPushKeys struct {
 	Endpoint string `json:"endpoint"`
 	Private  string `json:"private"` // the P-256 private scalar, base64url
 	Auth     string `json:"auth"`    // base64url
+	// Token is the token the endpoint delivers to (a refresh gives the
+	// registration another; the endpoint then lasts the grace period).
+	Token string `json:"token,omitempty"`
+	// AppServerKey is the VAPID key the endpoint is restricted to.
+	AppServerKey string    `json:"app_server_key,omitempty"`
+	CreatedAt    time.Time `json:"created_at,omitzero"`
+}
+
+// subscription returns the public subscription of k.
+func (k *webPushKeys) subscription() (WebPushSubscription, error) {
+	scalar, err := base64.RawURLEncoding.DecodeString(k.Private)
+	if err != nil {
+		return WebPushSubscription{}, err
+	}
+	priv, err := ecdh.P256().NewPrivateKey(scalar)
+	if err != nil {
+		return WebPushSubscription{}, err
+	}
+	return WebPushSubscription{Endpoint: k.Endpoint, Keys: WebPushKeys{
+		P256DH: base64.RawURLEncoding.EncodeToString(priv.PublicKey().Bytes()),
+		Auth:   k.Auth,
+	}}, nil
+}
+
+// SavedWebPushSubscription returns the newest subscription that
+// WebPushSubscribe made for the current token of appKey with the same
+// applicationServerKey, kept in StateDir: a program that restarts can
+// keep giving out the same endpoint instead of making a new one.
+func (c *Client) SavedWebPushSubscription(appKey, applicationServerKey string) (WebPushSubscription, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	r := c.st.Registrations[appKey]
+	if r == nil || r.Token == "" {
+		return WebPushSubscription{}, false
+	}
+	var newest *webPushKeys
+	for _, k := range r.WebPush {
+		if k.Token == r.Token && k.AppServerKey == applicationServerKey &&
+			(newest == nil || k.CreatedAt.After(newest.CreatedAt) || k.CreatedAt.Equal(newest.CreatedAt) && k.Endpoint > newest.Endpoint) {
+			newest = k
+		}
+	}
+	if newest == nil {
+		return WebPushSubscription{}, false
+	}
+	sub, err := newest.subscription()
+	if err != nil {
+		c.log.Warn("herald: a saved Web Push key does not parse", "err", err)
+		return WebPushSubscription{}, false
+	}
+	return sub, true
 }
 
 // WebPushSubscribe creates a Web Push subscription for the registration
@@ -56,7 +108,8 @@ type webPushKeys struct {
 // Messages posted to the endpoint arrive as messages of the app's token
 // with Message.WebPush set; the SDK decrypts them (RFC 8291) and the
 // callback gets the plaintext in Message.Raw. Each call creates a new
-// endpoint with new keys; earlier ones keep working. Endpoints live as
+// endpoint with new keys; earlier ones keep working
+// (SavedWebPushSubscription finds the newest again after a restart). Endpoints live as
 // long as the token: after a refresh (once the server's grace period is
 // over) or a new registration, subscribe again.
 func (c *Client) WebPushSubscribe(ctx context.Context, appKey, applicationServerKey string) (WebPushSubscription, error) {
@@ -104,6 +157,10 @@ func (c *Client) webPushSubscribe(ctx context.Context, appKey, applicationServer
 			Endpoint: ans.Endpoint,
 			Private:  base64.RawURLEncoding.EncodeToString(priv.Bytes()),
 			Auth:     base64.RawURLEncoding.EncodeToString(keys.Auth),
+
+			Token:        tok,
+			AppServerKey: applicationServerKey,
+			CreatedAt:    time.Now(),
 		}
 		tok = ""
 	}

@@ -159,4 +159,19 @@ func TestWebPushAgainstServer(t *testing.T) {
 	if !found {
 		t.Errorf("state.json holds no keys matching the subscription: %s", st)
 	}
+
+	// The next process finds the subscription again, for the same
+	// restriction and the current token only.
+	if got, ok := d2.c.SavedWebPushSubscription(appKey, ""); !ok || got != sub {
+		t.Errorf("SavedWebPushSubscription = %+v, %v; want %+v", got, ok, sub)
+	}
+	if got, ok := d2.c.SavedWebPushSubscription(appKey, "BOtherKey"); ok {
+		t.Errorf("SavedWebPushSubscription with another key = %+v", got)
+	}
+	if _, err := d2.c.RefreshToken(ctx, appKey); err != nil {
+		t.Fatal(err)
+	}
+	if got, ok := d2.c.SavedWebPushSubscription(appKey, ""); ok {
+		t.Errorf("SavedWebPushSubscription after a refresh = %+v, want none (its endpoint is the old token's)", got)
+	}
 }

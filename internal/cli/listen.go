@@ -64,8 +64,8 @@ func parseListen(env *Env, args []string) (listenOptions, error) {
 			"prints it on one line after the token (\"webpush: {\"endpoint\":…,\"keys\":{\"p256dh\":…,\n"+
 			"\"auth\":…}}\", the JSON of a browser's PushSubscription), so that any Web Push library\n"+
 			"can send to this device; their messages are decrypted here and printed with the\n"+
-			"plaintext in \"text\" (or \"text_base64\" when it is not UTF-8). Each run makes a new\n"+
-			"subscription.",
+			"plaintext in \"text\" (or \"text_base64\" when it is not UTF-8). A later run with the\n"+
+			"same --state prints the same subscription (a new one once the token changed).",
 		"herald listen --app-key KEY\n"+
 			"herald listen --app-key KEY --pretty --background\n"+
 			"herald listen --app-key KEY --state /tmp/device2 | jq .data\n"+
@@ -168,16 +168,22 @@ func runListen(ctx context.Context, env *Env, args []string) error {
 		fmt.Fprintf(env.Stderr, "Subscribed to topic %s.\n", topic)
 	}
 	if o.webPush {
-		sub, err := c.WebPushSubscribe(ctx, o.appKey, o.webPushKey)
-		if err != nil {
-			return err // the server says what is wrong with the key
+		sub, saved := c.SavedWebPushSubscription(o.appKey, o.webPushKey)
+		if !saved {
+			if sub, err = c.WebPushSubscribe(ctx, o.appKey, o.webPushKey); err != nil {
+				return err // the server says what is wrong with the key
+			}
 		}
 		b, err := json.Marshal(sub)
 		if err != nil {
 			return err
 		}
 		fmt.Fprintf(env.Stdout, "webpush: %s\n", b)
-		fmt.Fprintln(env.Stderr, "Web Push subscription created: give the webpush line to a Web Push library (keep the endpoint secret).")
+		if saved {
+			fmt.Fprintln(env.Stderr, "Web Push subscription of the previous run: give the webpush line to a Web Push library (keep the endpoint secret).")
+		} else {
+			fmt.Fprintln(env.Stderr, "Web Push subscription created: give the webpush line to a Web Push library (keep the endpoint secret).")
+		}
 	}
 	if o.background {
 		if err := c.SetAppState(ctx, herald.Background); err != nil {

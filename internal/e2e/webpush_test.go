@@ -271,17 +271,9 @@ func TestWebPushListenCLI(t *testing.T) {
 	srv.CreateProject(t, "demo")
 	appKey := srv.CreateApp(t, "demo")
 	env := map[string]string{"HERALD_SERVER": srv.URL}
-	l := startListen(t, func(k string) string { return env[k] }, "--app-key", appKey, "--state", t.TempDir(), "--webpush")
-	var sub client.WebPushSubscription
-	select {
-	case line := <-l.lines:
-		j, ok := strings.CutPrefix(line, "webpush: ")
-		if !ok || json.Unmarshal([]byte(j), &sub) != nil || sub.Endpoint == "" || sub.Keys.P256DH == "" || sub.Keys.Auth == "" {
-			t.Fatalf("listen's second line %q, want webpush: {\"endpoint\":…,\"keys\":{…}}", line)
-		}
-	case <-time.After(waitTimeout):
-		t.Fatal("listen printed no webpush line")
-	}
+	state := t.TempDir()
+	l := startListen(t, func(k string) string { return env[k] }, "--app-key", appKey, "--state", state, "--webpush")
+	sub := webPushLine(t, l)
 	if got := webPushGo(t, srv, sub, newVAPIDKeys(t), `{"hello":"from webpush-go"}`, webpushgo.Options{TTL: 60}); got != http.StatusCreated {
 		t.Fatalf("webpush-go: %d", got)
 	}
@@ -300,4 +292,27 @@ func TestWebPushListenCLI(t *testing.T) {
 		t.Fatal("listen printed no message")
 	}
 	l.stop(t)
+
+	// The next run with the same state gives out the same subscription.
+	l2 := startListen(t, func(k string) string { return env[k] }, "--app-key", appKey, "--state", state, "--webpush")
+	if again := webPushLine(t, l2); again != sub {
+		t.Errorf("second run printed %+v, want the first run's %+v", again, sub)
+	}
+	l2.stop(t)
+}
+
+// webPushLine reads listen's "webpush: {…}" line.
+func webPushLine(t *testing.T, l *listener) client.WebPushSubscription {
+	t.Helper()
+	var sub client.WebPushSubscription
+	select {
+	case line := <-l.lines:
+		j, ok := strings.CutPrefix(line, "webpush: ")
+		if !ok || json.Unmarshal([]byte(j), &sub) != nil || sub.Endpoint == "" || sub.Keys.P256DH == "" || sub.Keys.Auth == "" {
+			t.Fatalf("listen's second line %q, want webpush: {\"endpoint\":…,\"keys\":{…}}", line)
+		}
+	case <-time.After(waitTimeout):
+		t.Fatal("listen printed no webpush line")
+	}
+	return sub
 }
