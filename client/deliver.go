@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/heraldpush/herald"
@@ -39,7 +40,7 @@ func decodeServerFrame(b []byte) (f herald.Frame, known bool, err error) {
 }
 
 // handle acts on one frame of an established session.
-func (c *Client) handle(ctx context.Context, cn *conn, f herald.Frame, end *sessionEnd, owed *ackBatch) error {
+func (c *Client) handle(ctx context.Context, ack *acker, f herald.Frame, end *sessionEnd, owed *ackBatch) error {
 	switch f.Type {
 	case herald.FrameMessages:
 		c.handleMessages(ctx, f.Messages, owed)
@@ -50,7 +51,7 @@ func (c *Client) handle(ctx context.Context, cn *conn, f herald.Frame, end *sess
 	}
 	// Anything else may change the registrations: settle what is owed
 	// first.
-	if err := c.commit(ctx, cn, owed); err != nil {
+	if err := ack.settle(ctx, owed, true); err != nil {
 		return err
 	}
 	switch f.Type {
@@ -101,6 +102,7 @@ func (c *Client) handleMessages(ctx context.Context, msgs []herald.Message, out 
 			c.mu.Unlock()
 		}
 		out.acks = addAck(out.acks, herald.Ack{Token: m.Token, Seq: m.Seq, TopicSeq: m.TopicSeq})
+		out.n++
 	}
 }
 
@@ -135,36 +137,108 @@ func (c *Client) handleDeleted(d herald.Deleted, out *ackBatch) {
 		c.mu.Unlock()
 	}
 	out.acks = addAck(out.acks, herald.Ack{Token: d.Token, Seq: d.Seq})
+	out.n++
 }
 
-// ackBatch is what the device owes the server: acks, and whether the
-// dedupe marks changed since they were last saved.
+// ackBatch is what the device owes the server for the frames handled
+// since the last settle: acks, how many entries they cover, and whether
+// the dedupe marks changed since they were last saved.
 type ackBatch struct {
 	acks    []herald.Ack
+	n       int
 	changed bool
 }
 
-// commit saves the dedupe marks if they changed, then sends the acks. The
-// order matters: once acknowledged, the server forgets a message, so the
-// mark must already be on disk for a resend after a lost ack to be dropped.
-// The session commits once it has read every frame already received, so a
-// burst of frames costs one save and one ack.
-func (c *Client) commit(ctx context.Context, cn *conn, b *ackBatch) error {
+// maxOwed is how many entries the SDK acknowledges at once even within
+// Config.AckDelay: the server counts unacknowledged messages against the
+// pending limit (100).
+const maxOwed = 50
+
+// acker sends a session's acks, at once or, with Config.AckDelay, a
+// little later, one ack for everything received meanwhile.
+type acker struct {
+	c     *Client
+	cn    *conn
+	delay time.Duration
+
+	mu    sync.Mutex
+	acks  []herald.Ack
+	n     int
+	timer *time.Timer // the delayed write, nil if none
+	err   error       // a delayed write failed: the session ends
+}
+
+// settle saves the dedupe marks of b if they changed, then hands its acks
+// over: written now if now is set, there is no delay or maxOwed entries
+// are owed, else when the delay ends. The order matters: once
+// acknowledged, the server forgets a message, so the mark must already be
+// on disk for a resend after a lost ack to be dropped.
+func (a *acker) settle(ctx context.Context, b *ackBatch, now bool) error {
 	if b.changed {
-		if err := c.save(); err != nil {
+		if err := a.c.save(); err != nil {
 			return err
 		}
 		b.changed = false
 	}
-	if len(b.acks) == 0 {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, x := range b.acks {
+		a.acks = addAck(a.acks, x)
+	}
+	a.n += b.n
+	b.acks, b.n = b.acks[:0], 0
+	if a.err != nil {
+		return a.err
+	}
+	if len(a.acks) == 0 {
 		return nil
 	}
-	err := cn.writeFrame(ctx, herald.Frame{Type: herald.FrameAck, Acks: b.acks})
-	b.acks = b.acks[:0]
+	if now || a.delay <= 0 || a.n >= maxOwed {
+		return a.writeLocked(ctx)
+	}
+	if a.timer == nil {
+		a.timer = time.AfterFunc(a.delay, a.fire)
+	}
+	return nil
+}
+
+// fire writes the delayed acks; a failure closes the connection, which
+// ends the session's read.
+func (a *acker) fire() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.timer = nil
+	if len(a.acks) == 0 {
+		return
+	}
+	if err := a.writeLocked(context.Background()); err != nil && a.err == nil {
+		a.err = err
+		_ = a.cn.close()
+	}
+}
+
+func (a *acker) writeLocked(ctx context.Context) error {
+	if a.timer != nil {
+		a.timer.Stop()
+		a.timer = nil
+	}
+	err := a.cn.writeFrame(ctx, herald.Frame{Type: herald.FrameAck, Acks: a.acks})
+	a.acks, a.n = a.acks[:0], 0
 	if err != nil {
 		return fmt.Errorf("send ack: %w", err)
 	}
 	return nil
+}
+
+// stop cancels a delayed write (the session is over; unsent acks mean
+// redeliveries, which the dedupe marks drop).
+func (a *acker) stop() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.timer != nil {
+		a.timer.Stop()
+		a.timer = nil
+	}
 }
 
 // addAck raises the ack of a's token to a's Seq and TopicSeq, keeping

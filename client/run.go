@@ -187,6 +187,8 @@ func (c *Client) session(ctx context.Context) (end sessionEnd) {
 	// ping) means the connection is dead.
 	silence := 2 * interval
 	var owed ackBatch
+	ack := &acker{c: c, cn: cn, delay: c.cfg.AckDelay}
+	defer ack.stop()
 	for {
 		if err := cn.nc.SetReadDeadline(time.Now().Add(silence)); err != nil {
 			end.err = err
@@ -196,7 +198,7 @@ func (c *Client) session(ctx context.Context) (end sessionEnd) {
 		if err != nil {
 			return c.ended(ctx, end, err)
 		}
-		if err := c.handle(ctx, cn, f, &end, &owed); err != nil {
+		if err := c.handle(ctx, ack, f, &end, &owed); err != nil {
 			end.err = err
 			return end
 		}
@@ -205,7 +207,7 @@ func (c *Client) session(ctx context.Context) (end sessionEnd) {
 		if cn.br.Buffered() > 0 {
 			continue
 		}
-		if err := c.commit(ctx, cn, &owed); err != nil {
+		if err := ack.settle(ctx, &owed, false); err != nil {
 			end.err = err
 			return end
 		}

@@ -512,3 +512,55 @@ func TestABurstOfFramesIsAckedOnce(t *testing.T) {
 		t.Fatalf("ack after the burst (-want +got):\n%s", diff)
 	}
 }
+
+func TestAckDelayHoldsAcksAndSendsOneForAll(t *testing.T) {
+	fs := newFakeServer(t)
+	rec := newRecorder()
+	cfg := rec.config(fs.URL(), t.TempDir(), t)
+	cfg.AckDelay = time.Hour // only a full batch or another frame sends them
+	c := mustNew(t, cfg)
+	tok := mustRegister(t, c, "app-1")
+	startRun(t, c)
+	sc := fs.accept()
+	sc.handshake(noPing)
+	wait(t, rec.connected, "OnConnected")
+
+	// Three frames, each handled at once, acknowledged by none yet.
+	for seq := uint64(1); seq <= 3; seq++ {
+		sc.send(herald.Frame{Type: herald.FrameMessages, Messages: []herald.Message{msg(tok, seq, fmt.Sprint(seq))}})
+		wait(t, rec.messages, fmt.Sprint("message ", seq))
+	}
+	// Another kind of frame settles what is owed: one ack for the three.
+	sc.send(herald.Frame{Type: herald.FramePong})
+	if diff := cmp.Diff([]herald.Ack{{Token: tok, Seq: 3}}, sc.read().Acks); diff != "" {
+		t.Fatalf("ack after the pong (-want +got):\n%s", diff)
+	}
+
+	// maxOwed entries are acknowledged at once, delay or not.
+	var batch []herald.Message
+	for seq := uint64(4); seq < 4+maxOwed; seq++ {
+		batch = append(batch, msg(tok, seq, fmt.Sprint(seq)))
+	}
+	sc.send(herald.Frame{Type: herald.FrameMessages, Messages: batch})
+	if diff := cmp.Diff([]herald.Ack{{Token: tok, Seq: 3 + maxOwed}}, sc.read().Acks); diff != "" {
+		t.Fatalf("ack of a full batch (-want +got):\n%s", diff)
+	}
+}
+
+func TestAckDelaySendsTheAckWhenTheDelayEnds(t *testing.T) {
+	fs := newFakeServer(t)
+	rec := newRecorder()
+	cfg := rec.config(fs.URL(), t.TempDir(), t)
+	cfg.AckDelay = 10 * time.Millisecond
+	c := mustNew(t, cfg)
+	tok := mustRegister(t, c, "app-1")
+	startRun(t, c)
+	sc := fs.accept()
+	sc.handshake(noPing)
+	wait(t, rec.connected, "OnConnected")
+
+	sc.send(herald.Frame{Type: herald.FrameMessages, Messages: []herald.Message{msg(tok, 1, "a"), msg(tok, 2, "b")}})
+	if diff := cmp.Diff([]herald.Ack{{Token: tok, Seq: 2}}, sc.read().Acks); diff != "" {
+		t.Fatalf("delayed ack (-want +got):\n%s", diff)
+	}
+}

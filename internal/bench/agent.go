@@ -57,6 +57,8 @@ type agentStart struct {
 	Concurrency int `json:"concurrency"`
 	// ProgressMS is the interval of progress messages.
 	ProgressMS int `json:"progress_ms"`
+	// AckDelayMS is the devices' client.Config.AckDelay in milliseconds.
+	AckDelayMS int `json:"ack_delay_ms,omitempty"`
 	// Topic, when set, is subscribed to by every device after its
 	// registration; messages of another target count as bad data.
 	Topic string `json:"topic,omitempty"`
@@ -479,6 +481,7 @@ func startDevice(ctx, runCtx context.Context, start agentStart, src *net.TCPAddr
 		Logger:     logger,
 		HTTPClient: hc,
 		Dial:       dialer.DialContext,
+		AckDelay:   time.Duration(start.AckDelayMS) * time.Millisecond,
 		OnMessage:  func(_ context.Context, m herald.Message) { stats.onMessage(m) },
 		OnConnected: func() {
 			first := connectedOnce.CompareAndSwap(false, true)

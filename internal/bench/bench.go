@@ -50,6 +50,8 @@ type Config struct {
 	Devices int
 	// Messages is the number of messages to send (default 10000).
 	Messages int
+	// AckDelay is the devices' client.Config.AckDelay (default 0).
+	AckDelay time.Duration
 	// Rate is the target send rate in messages per second; 0 sends as
 	// fast as the senders can.
 	Rate float64
@@ -297,6 +299,7 @@ func (b *run) startAgents(ctx context.Context) error {
 			SourceTo:    firstSource + (i+1)*span/k - 1,
 			Concurrency: b.cfg.RegisterConcurrency,
 			ProgressMS:  200,
+			AckDelayMS:  int(b.cfg.AckDelay.Milliseconds()),
 		}
 		if b.tune != nil {
 			b.tune(&start)

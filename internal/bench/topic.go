@@ -43,6 +43,10 @@ type TopicConfig struct {
 	// Rate is the target send rate in messages per second; 0 sends them
 	// back to back (the next call as soon as the previous one answered).
 	Rate float64
+	// AckDelay is the subscribers' client.Config.AckDelay: they may hold
+	// their acks this long, so that a fan-out is not slowed by the acks
+	// of the devices it reached first (default 0).
+	AckDelay time.Duration
 	// Senders is the number of send calls in flight at once (default 1):
 	// with more than one, message n+1 may be sent before n is answered, as
 	// an app server with several workers does.
@@ -107,7 +111,7 @@ func (c *TopicConfig) config() (Config, error) {
 	}
 	cfg, err := Config{
 		Server: c.Server, AdminToken: c.AdminToken, Devices: c.Subscribers, Messages: c.Messages,
-		Rate: c.Rate, Senders: c.Senders, Agents: c.Agents, AgentCommand: c.AgentCommand,
+		Rate: c.Rate, Senders: c.Senders, AckDelay: c.AckDelay, Agents: c.Agents, AgentCommand: c.AgentCommand,
 		AgentStderr: c.AgentStderr, Progress: c.Progress, ProgressInterval: c.ProgressInterval,
 		ConnectTimeout: c.ConnectTimeout, DrainTimeout: c.DrainTimeout,
 		RegisterConcurrency: c.RegisterConcurrency, Logger: c.Logger,
@@ -131,10 +135,12 @@ type TopicReport struct {
 	Subscribers int `json:"subscribers"`
 	Agents      int `json:"agents"`
 	// Messages were sent at TargetRate messages/s (0: back to back), by
-	// Senders calls in flight at once.
+	// Senders calls in flight at once; Herald's subscribers held their
+	// acks up to AckDelayMS.
 	Messages   int     `json:"messages"`
 	TargetRate float64 `json:"target_rate"`
 	Senders    int     `json:"senders"`
+	AckDelayMS int64   `json:"ack_delay_ms"`
 	// Herald is the server's run, Baseline the raw baseline's (nil without
 	// --baseline), Ratio compares them (nil without a baseline).
 	Herald   TopicRun    `json:"herald"`
@@ -213,7 +219,7 @@ func RunTopic(ctx context.Context, tc TopicConfig) (*TopicReport, error) {
 	}
 	rep := &TopicReport{
 		Server: cfg.Server, Topic: "bench-" + hex.EncodeToString(rnd[:]), Subscribers: cfg.Devices,
-		Agents: cfg.Agents, Messages: cfg.Messages, TargetRate: cfg.Rate, Senders: cfg.Senders,
+		Agents: cfg.Agents, Messages: cfg.Messages, TargetRate: cfg.Rate, Senders: cfg.Senders, AckDelayMS: cfg.AckDelay.Milliseconds(),
 	}
 	project, err := runHeraldTopic(ctx, cfg, tc.IdleWait, rep.Topic, &rep.Herald)
 	rep.Project = project

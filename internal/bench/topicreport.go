@@ -36,6 +36,9 @@ func (r *TopicReport) WriteText(w io.Writer) error {
 	fmt.Fprintf(tw, "server\t%s (project %s, topic %s)\n", r.Server, r.Project, r.Topic)
 	fmt.Fprintf(tw, "subscribers\t%d in %d %s\n", r.Subscribers, r.Agents, agents)
 	fmt.Fprintf(tw, "messages\t%d, %s, high priority, ~100 bytes of data\n", r.Messages, rate)
+	if r.AckDelayMS > 0 {
+		fmt.Fprintf(tw, "acks\tHerald's subscribers hold their acks up to %d ms (client.Config.AckDelay)\n", r.AckDelayMS)
+	}
 	runs := []*TopicRun{&r.Herald}
 	fmt.Fprint(tw, "\therald")
 	if r.Baseline != nil {

@@ -158,6 +158,7 @@ func parseBenchTopic(env *Env, args []string) (benchTopicOptions, error) {
 	f.Int(&o.cfg.Messages, "messages", 20, "", "`K` topic messages to send")
 	f.Int(&o.rate, "rate", 0, "", "target send `RATE` in messages/s; 0: back to back")
 	f.Int(&o.cfg.Senders, "senders", 1, "", "`S` send calls in flight at once (1: the next call once the previous answered)")
+	f.Duration(&o.cfg.AckDelay, "ack-delay", 250*time.Millisecond, "", "subscribers hold their acks up to `DURATION` (client.Config.AckDelay; 0: ack at once)")
 	f.Int(&o.cfg.Agents, "agents", 0, "", "`A` agent processes for the devices")
 	f.note("agents", fmt.Sprintf("default: N/%d rounded up", bench.MaxDevicesPerAgent))
 	f.Bool(&o.cfg.Baseline, "baseline", false, "", "also measure the raw WebSocket baseline, after Herald")
@@ -188,6 +189,8 @@ func parseBenchTopic(env *Env, args []string) (benchTopicOptions, error) {
 			o.cfg.Agents, bench.MaxDevicesPerAgent, (n+bench.MaxDevicesPerAgent-1)/bench.MaxDevicesPerAgent)
 	case o.cfg.DrainTimeout <= 0:
 		return benchTopicOptions{}, usageErrorf(name, "--drain %v: want a positive duration", o.cfg.DrainTimeout)
+	case o.cfg.AckDelay < 0:
+		return benchTopicOptions{}, usageErrorf(name, "--ack-delay %v: want 0 or more", o.cfg.AckDelay)
 	}
 	o.cfg.Rate = float64(o.rate)
 	base, err := o.admin.baseURL(name)
