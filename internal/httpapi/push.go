@@ -167,6 +167,12 @@ func (a *API) push(w http.ResponseWriter, r *http.Request) {
 			writeStatus(w, http.StatusBadRequest, "INVALID_ARGUMENT", "the body is not an aes128gcm Web Push message: "+err.Error())
 			return
 		}
+		if len(body) < webpush.HeaderLen+1+webpush.TagLen {
+			writeStatus(w, http.StatusBadRequest, "INVALID_ARGUMENT", fmt.Sprintf(
+				"the body is not an aes128gcm Web Push message: %d bytes, too short for the %d-byte header and a record (a delimiter and a %d-byte tag)",
+				len(body), webpush.HeaderLen, webpush.TagLen))
+			return
+		}
 		keyID = hdr.KeyID
 	}
 	if !a.checkVAPID(w, r, ep, keyID) {

@@ -275,6 +275,7 @@ func TestPushRefused(t *testing.T) {
 		{"no Content-Encoding", open, pushHeader("TTL", "60"), body, http.StatusUnsupportedMediaType},
 		{"aesgcm", open, pushHeader("TTL", "60", "Content-Encoding", "aesgcm"), body, http.StatusUnsupportedMediaType},
 		{"not aes128gcm", open, good(), []byte("plain text, not encrypted"), http.StatusBadRequest},
+		{"header without a record", open, good(), body[:webpush.HeaderLen+webpush.TagLen], http.StatusBadRequest},
 		{"invalid VAPID on an open endpoint", open, good("Authorization", "vapid t=x.y.z, k="+pub), body, http.StatusForbidden},
 		{"restricted, no VAPID", restricted, good(), body, http.StatusUnauthorized},
 		{"restricted, another key", restricted, good("Authorization", f.vapid(t, otherKey, pushNow.Add(time.Hour))), body, http.StatusForbidden},
