@@ -95,6 +95,12 @@ func (h *Hub) Refresh(ctx context.Context, cred herald.DeviceCredential, token s
 	}
 	h.detachToken(token)
 	if reg.PlatformOf() != store.PlatformHerald {
+		// The subscriptions moved to the new token.
+		for _, t := range []string{token, reg.Token} {
+			if err := h.cfg.Relay.TopicsChanged(ctx, t); err != nil {
+				h.logger.Error("updating the relay's topic subscribers", "token", shortToken(t), "err", err)
+			}
+		}
 		return herald.RegisterResponse{Token: reg.Token, ProjectID: reg.ProjectID}, nil
 	}
 	if s := h.attachToken(ctx, cred.ID, reg.Token, reg.ProjectID); s != nil {

@@ -81,6 +81,9 @@ type Relay struct {
 	logMu  sync.Mutex
 	logged map[string]bool // project + reason already logged
 
+	topicMu   sync.Mutex
+	topicRegs map[string]map[string]string // project → vendor token with subscriptions → platform
+
 	// turnDone, if set (by tests, before Run), is called when a worker's
 	// turn with a registration ended.
 	turnDone func(token string)
@@ -105,7 +108,7 @@ func NewRelay(st store.Store, cfg RelayConfig, m *metrics.Metrics, logger *slog.
 		now = time.Now
 	}
 	r := &Relay{store: st, metrics: m, logger: logger, cfg: cfg, now: now,
-		lanes: map[string]*lane{}, logged: map[string]bool{}}
+		lanes: map[string]*lane{}, logged: map[string]bool{}, topicRegs: map[string]map[string]string{}}
 	for _, p := range cfg.Providers {
 		r.lanes[p.Platform()] = &lane{p: p, state: map[string]*tokenState{}, wake: make(chan struct{}, 1)}
 	}
@@ -171,7 +174,14 @@ func (r *Relay) recover(ctx context.Context) error {
 			if err != nil {
 				return fmt.Errorf("reading pending messages: %w", err)
 			}
-			if len(msgs) > 0 {
+			if err := r.loadTopics(ctx, reg); err != nil {
+				return err
+			}
+			// Every registration with subscriptions catches up on its topics.
+			r.topicMu.Lock()
+			_, topics := r.topicRegs[reg.ProjectID][reg.Token]
+			r.topicMu.Unlock()
+			if len(msgs) > 0 || topics {
 				r.Notify(reg.PlatformOf(), reg.Token)
 				resumed++
 			}
@@ -240,7 +250,7 @@ func (r *Relay) deliver(ctx context.Context, platform string, p provider.Provide
 			return -1
 		}
 		if len(msgs) == 0 {
-			return 0
+			return r.deliverTopics(ctx, platform, p, creds, reg)
 		}
 		for i := range msgs {
 			m := &msgs[i]
@@ -251,60 +261,82 @@ func (r *Relay) deliver(ctx context.Context, platform string, p provider.Provide
 				}
 				continue
 			}
-			sctx, cancel := context.WithTimeout(ctx, r.cfg.SendTimeout)
-			err := p.Send(sctx, creds, reg, providerMessage(m))
-			cancel()
-			if err != nil && ctx.Err() != nil {
-				return -1 // shutting down: the entry stays for the next run
+			v := r.send(ctx, platform, p, creds, reg, providerMessage(m))
+			if v.stop {
+				if v.reason != "" {
+					r.status(ctx, m.ID, store.StateFailed, v.reason)
+				}
+				return v.retry
 			}
-			var re *provider.RetryError
+			if r.ack(ctx, token, m.Seq) != nil {
+				return -1
+			}
 			switch {
-			case err == nil:
-				if r.ack(ctx, token, m.Seq) != nil {
-					return -1
-				}
+			case v.delivered:
 				r.status(ctx, m.ID, store.StateDelivered, "")
-				r.count(platform, "delivered")
-			case errors.As(err, &re):
-				r.count(platform, "retry")
-				wait := max(re.After, 0)
-				if !m.ExpiresAt.IsZero() && !r.now().Add(max(wait, r.cfg.MinBackoff)).Before(m.ExpiresAt) {
-					// It would expire before the next try: give it up.
-					if r.ack(ctx, token, m.Seq) != nil {
-						return -1
-					}
-					r.count(platform, "expired")
-					continue
-				}
-				if wait == 0 {
-					return -1
-				}
-				return wait
-			case errors.Is(err, provider.ErrUnregistered):
-				r.status(ctx, m.ID, store.StateFailed, "unregistered: the vendor says the device address is gone")
-				r.count(platform, "unregistered")
-				if err := r.store.DeleteRegistration(ctx, token, r.now()); err != nil && ctx.Err() == nil {
-					r.logger.Error("relay: deleting an unregistered registration", "platform", platform, "token", shortToken(token), "err", err)
-					return -1
-				}
-				r.logger.Info("registration deleted: the vendor no longer knows the device", "platform", platform, "token", shortToken(token))
-				return 0
-			default:
-				result, reason := "failed", "failed: "+err.Error()
-				switch {
-				case errors.Is(err, provider.ErrCredentials):
-					result, reason = "credentials", "credentials: "+err.Error()
-				case errors.Is(err, provider.ErrRejected):
-					result, reason = "rejected", "rejected: "+err.Error()
-				}
-				if r.ack(ctx, token, m.Seq) != nil {
-					return -1
-				}
-				r.status(ctx, m.ID, store.StateFailed, reason)
-				r.count(platform, result)
-				r.logOnce(reg.ProjectID, platform, result, err)
+			case v.reason != "":
+				r.status(ctx, m.ID, store.StateFailed, v.reason)
 			}
 		}
+	}
+}
+
+// verdict is what the relay does after one vendor call.
+type verdict struct {
+	delivered bool
+	reason    string // why it failed for good ("" when delivered or given up)
+	// stop: the registration's turn ends here, the entry not handled;
+	// retry is then 0 (nothing more to do: deleted, shutting down) or
+	// the wait before the next try (-1: the backoff decides).
+	stop  bool
+	retry retryAfter
+}
+
+// send hands one message to the provider and judges the answer.
+func (r *Relay) send(ctx context.Context, platform string, p provider.Provider, creds store.Credentials, reg store.Registration, m provider.Message) verdict {
+	sctx, cancel := context.WithTimeout(ctx, r.cfg.SendTimeout)
+	err := p.Send(sctx, creds, reg, m)
+	cancel()
+	if err != nil && ctx.Err() != nil {
+		return verdict{stop: true, retry: -1} // shutting down: the entry stays for the next run
+	}
+	var re *provider.RetryError
+	switch {
+	case err == nil:
+		r.count(platform, "delivered")
+		return verdict{delivered: true}
+	case errors.As(err, &re):
+		r.count(platform, "retry")
+		wait := max(re.After, 0)
+		if !m.ExpiresAt.IsZero() && !r.now().Add(max(wait, r.cfg.MinBackoff)).Before(m.ExpiresAt) {
+			// It would expire before the next try: give it up.
+			r.count(platform, "expired")
+			return verdict{}
+		}
+		if wait == 0 {
+			wait = -1
+		}
+		return verdict{stop: true, retry: wait}
+	case errors.Is(err, provider.ErrUnregistered):
+		r.count(platform, "unregistered")
+		if err := r.store.DeleteRegistration(ctx, reg.Token, r.now()); err != nil && ctx.Err() == nil {
+			r.logger.Error("relay: deleting an unregistered registration", "platform", platform, "token", shortToken(reg.Token), "err", err)
+			return verdict{stop: true, retry: -1}
+		}
+		r.forgetTopics(reg)
+		r.logger.Info("registration deleted: the vendor no longer knows the device", "platform", platform, "token", shortToken(reg.Token))
+		return verdict{stop: true, reason: "unregistered: the vendor says the device address is gone"}
+	default:
+		result, reason := "failed", "failed: "+err.Error()
+		switch {
+		case errors.Is(err, provider.ErrCredentials):
+			result, reason = "credentials", "credentials: "+err.Error()
+		case errors.Is(err, provider.ErrRejected):
+			result, reason = "rejected", "rejected: "+err.Error()
+		}
+		r.count(platform, result)
+		r.logOnce(reg.ProjectID, platform, result, err)
+		return verdict{reason: reason}
 	}
 }
 

@@ -426,3 +426,45 @@ func TestHelloRefusesVendorToken(t *testing.T) {
 		t.Fatal("no welcome")
 	}
 }
+
+// Topic and condition messages reach vendor subscribers: one call per
+// matching subscriber, in log order, nothing for topics it does not
+// follow, and the topic message's status counts the delivery.
+func TestRelayTopics(t *testing.T) {
+	fcm := newScripted(store.PlatformFCM)
+	e := newRelayEnv(t, t.TempDir(), fcm)
+	ctx := context.Background()
+	tok := e.register(t, fcmAddr(1))
+	for _, r := range e.hub.Subscribe(ctx, "p1", "news", []string{tok}) {
+		if r.Err != nil {
+			t.Fatal(r.Err)
+		}
+	}
+	sendTopic := func(topic, cond string) string {
+		t.Helper()
+		id, err := e.hub.SendTopic(ctx, OutgoingTopic{ProjectID: "p1", Topic: topic, Condition: cond, TTL: time.Hour,
+			Body: Body{Data: map[string]string{"t": topic + cond}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	sendTopic("sports", "")
+	news := sendTopic("news", "")
+	cond := sendTopic("", "'news' in topics && !('sports' in topics)")
+	for _, want := range []string{news, cond} {
+		c := fcm.next(t)
+		if c.m.ID != want || c.to.Token != tok {
+			t.Fatalf("call for %s to %s, want %s to %s", c.m.ID, shortToken(c.to.Token), want, shortToken(tok))
+		}
+		c.reply <- nil
+	}
+	e.sentinel(t, fcm, tok) // nothing else was sent (not the sports message)
+	st, err := e.st.MessageStatus(ctx, news)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Delivered != 1 {
+		t.Errorf("topic message status %+v, want 1 delivered", st)
+	}
+}

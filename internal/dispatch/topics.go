@@ -390,6 +390,7 @@ func (h *Hub) SendTopic(ctx context.Context, o OutgoingTopic) (string, error) {
 		return "", fmt.Errorf("storing topic message: %w", err)
 	}
 	m.Seq = seqs[0]
+	h.cfg.Relay.NotifyTopic(o.ProjectID) // its vendor subscribers (relay_topics.go)
 	e, err := newTopicEntry(m)
 	if err != nil {
 		return "", err

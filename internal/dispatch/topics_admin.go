@@ -162,4 +162,9 @@ func (h *Hub) topicsChanged(ctx context.Context, token string) {
 	if err := h.TopicsChanged(context.WithoutCancel(ctx), token); err != nil {
 		h.logger.Error("updating the live topic index", "token", shortToken(token), "err", err)
 	}
+	if h.cfg.Relay != nil && h.sessionFor(token) == nil {
+		if err := h.cfg.Relay.TopicsChanged(context.WithoutCancel(ctx), token); err != nil {
+			h.logger.Error("updating the relay's topic subscribers", "token", shortToken(token), "err", err)
+		}
+	}
 }

@@ -615,3 +615,70 @@ func eventually(t *testing.T, cond func() bool) {
 		}
 	}
 }
+
+// Topics reach every platform: the Admin SDK subscribes four tokens of
+// four platforms (Instance ID API), one send to the topic is written once
+// and reaches each through its channel, and one send to a condition only
+// those it matches.
+func TestPlatformTopics(t *testing.T) {
+	v := newVendors(t)
+	srv := heraldtest.Start(t, v.option())
+	p := newProject(t, srv, "demo")
+	vapidKey := v.setCredentials(t, srv, "demo")
+	admin := topicAdminClient(t, srv, p.id, p.sa)
+	d := newDevice(t, srv, p.appKey, "")
+	d.run(t)
+	sub := v.web.NewSubscription(t, vapidKey)
+	webTok := mustRegister(t, srv, p.appKey, webpushBody(sub))
+	dev := v.apns.NewDevice(v.bundleID)
+	apnsTok := mustRegister(t, srv, p.appKey, apnsBody(dev))
+	ft := v.fcm.NewToken(v.fcmProject)
+	fcmTok := mustRegister(t, srv, p.appKey, fcmBody(ft))
+	ctx := context.Background()
+	for topic, tokens := range map[string][]string{"news": {d.token, webTok, apnsTok, fcmTok}, "sports": {apnsTok}} {
+		if resp, err := admin.SubscribeToTopic(ctx, tokens, topic); err != nil || resp.SuccessCount != len(tokens) {
+			t.Fatalf("SubscribeToTopic %s: %+v, %v", topic, resp, err)
+		}
+	}
+
+	p.send(t, &messaging.Message{Topic: "news", Data: map[string]string{"k": "news"}})
+	if m := d.next(t); m.Data["k"] != "news" {
+		t.Errorf("Herald device got %+v", m)
+	}
+	if e := next(t, v.apnsEv, "APNs"); e.Status != http.StatusOK || e.Path != "/3/device/"+dev.DeviceToken {
+		t.Errorf("APNs answered %+v", e)
+	}
+	if e := next(t, v.fcmEv, "FCM"); e.Status != http.StatusOK {
+		t.Errorf("FCM answered %+v", e)
+	}
+	if e := next(t, v.webEv, "Web Push"); e.Status != http.StatusCreated {
+		t.Errorf("push service answered %+v", e)
+	}
+	if got := v.fcm.Received(); len(got) != 1 || got[0].Message.Token != ft.Token || got[0].Message.Data["k"] != "news" {
+		t.Errorf("FCM received %+v", got)
+	}
+	if got := v.web.Received(); len(got) != 1 || !bytes.Contains(got[0].Plaintext, []byte(`"k":"news"`)) {
+		t.Errorf("push service received %+v", got)
+	}
+
+	// Only the APNs device follows both.
+	p.send(t, &messaging.Message{Condition: "'news' in topics && 'sports' in topics", Data: map[string]string{"k": "both"}})
+	if e := next(t, v.apnsEv, "APNs"); e.Status != http.StatusOK {
+		t.Errorf("APNs answered %+v", e)
+	}
+	if got := v.apns.Received(); len(got) != 2 || !bytes.Contains(got[1].Payload, []byte(`"k":"both"`)) {
+		t.Errorf("APNs received %+v", got)
+	}
+	// A token message after it to the FCM and Web Push devices arrives
+	// alone: the condition message did not go to them.
+	p.send(t, &messaging.Message{Token: fcmTok, Data: map[string]string{"k": "direct"}})
+	p.send(t, &messaging.Message{Token: webTok, Data: map[string]string{"k": "direct"}})
+	next(t, v.fcmEv, "FCM")
+	next(t, v.webEv, "Web Push")
+	if got := v.fcm.Received(); len(got) != 2 || got[1].Message.Data["k"] != "direct" {
+		t.Errorf("FCM received %+v", got)
+	}
+	if got := v.web.Received(); len(got) != 2 || !bytes.Contains(got[1].Plaintext, []byte(`"k":"direct"`)) {
+		t.Errorf("push service received %+v", got)
+	}
+}
