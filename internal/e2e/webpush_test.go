@@ -86,7 +86,7 @@ func newVAPIDKeys(t *testing.T) vapidKeys {
 // given to an https.Agent) to a subscription restricted to its VAPID key:
 // the device gets the plaintext; a payload over 4096 bytes of body (413),
 // another application server's key (403) and no VAPID (401) are refused
-// and never delivered.
+// and never delivered; a push without payload arrives with an empty Raw.
 func TestWebPushFromNodeWebPush(t *testing.T) {
 	node := installWebPushJS(t)
 	srv := heraldtest.StartTLS(t)
@@ -112,7 +112,7 @@ func TestWebPushFromNodeWebPush(t *testing.T) {
 	}
 	type send struct {
 		Subscription client.WebPushSubscription `json:"subscription"`
-		Payload      string                     `json:"payload"`
+		Payload      any                        `json:"payload"` // a string, or nil for a push without payload
 		Options      map[string]any             `json:"options"`
 	}
 	sends := []send{
@@ -120,6 +120,7 @@ func TestWebPushFromNodeWebPush(t *testing.T) {
 		{sub, strings.Repeat("x", webpush.MaxPlaintext+1), vapid(app)}, // 4097-byte body
 		{sub, "signed by a stranger", vapid(stranger)},
 		{sub, "not signed", map[string]any{}},
+		{sub, nil, with(vapid(app), "TTL", 60)}, // no body, no Content-Encoding
 		{sub, "the last one", with(vapid(app), "TTL", 60)},
 	}
 	job, err := json.Marshal(map[string]any{"ca": srv.TLS.CAFile, "sends": sends})
@@ -144,7 +145,8 @@ func TestWebPushFromNodeWebPush(t *testing.T) {
 		}
 		results = append(results, r)
 	}
-	wantStatus := []int{http.StatusCreated, http.StatusRequestEntityTooLarge, http.StatusForbidden, http.StatusUnauthorized, http.StatusCreated}
+	wantStatus := []int{http.StatusCreated, http.StatusRequestEntityTooLarge, http.StatusForbidden, http.StatusUnauthorized,
+		http.StatusCreated, http.StatusCreated}
 	if len(results) != len(wantStatus) {
 		t.Fatalf("send.js printed %d results, want %d:\n%s", len(results), len(wantStatus), out)
 	}
@@ -160,6 +162,9 @@ func TestWebPushFromNodeWebPush(t *testing.T) {
 	m := d.next(t)
 	if string(m.Raw) != "from npm web-push ✓" || m.Priority != herald.PriorityHigh || m.CollapseKey != "" {
 		t.Fatalf("device got %+v (Raw %q), want the first payload, high priority, no Topic", m, m.Raw)
+	}
+	if m := d.next(t); m.Raw == nil || len(m.Raw) != 0 || m.WebPush == nil {
+		t.Fatalf("device got %+v (Raw %q), want the push without payload (empty Raw)", m, m.Raw)
 	}
 	if m := d.next(t); string(m.Raw) != "the last one" {
 		t.Fatalf("device got Raw %q, want the last payload (the refused ones are not delivered)", m.Raw)
