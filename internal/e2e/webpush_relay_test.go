@@ -1,10 +1,8 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"net/http"
 	"testing"
 
 	"github.com/heraldpush/herald"
@@ -37,25 +35,9 @@ func TestWebPushRelayToHeraldEndpoint(t *testing.T) {
 	d.run(t)
 
 	// The "browser": a webpush registration with the device's subscription.
-	body, _ := json.Marshal(map[string]any{"platform": "webpush", "webpush": sub})
-	req, err := http.NewRequest("POST", srv.URL+herald.PathRegister, bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set(herald.AppKeyHeader, appKey)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := srv.Client().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var reg herald.RegisterResponse
-	err = json.NewDecoder(resp.Body).Decode(&reg)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK || err != nil || reg.Token == "" {
-		t.Fatalf("webpush registration: %s, %v", resp.Status, err)
-	}
+	browser := mustRegister(t, srv, appKey, map[string]any{"platform": "webpush", "webpush": sub})
 
-	send := map[string]any{"message": map[string]any{"token": reg.Token, "data": map[string]string{"k": "relayed"}}}
+	send := map[string]any{"message": map[string]any{"token": browser, "data": map[string]string{"k": "relayed"}}}
 	srv.Admin(t, "POST", "/v1/projects/demo/messages:send", send, nil)
 	m := d.next(t)
 	var plain struct {
@@ -65,7 +47,7 @@ func TestWebPushRelayToHeraldEndpoint(t *testing.T) {
 	if err := json.Unmarshal(m.Raw, &plain); err != nil || plain.Data["k"] != "relayed" || plain.MessageID == "" {
 		t.Fatalf("device got Raw %q (%v), want the relay's plaintext with data k=relayed", m.Raw, err)
 	}
-	if m.Token != d.token || m.WebPush == nil {
+	if m.Token != d.token || m.WebPush == nil || m.Priority != herald.PriorityNormal {
 		t.Errorf("device got %+v, want a Web Push message of its own token", m)
 	}
 }
