@@ -1,7 +1,6 @@
 package dispatch
 
 import (
-	"bytes"
 	"encoding/json"
 	"strconv"
 	"time"
@@ -86,7 +85,7 @@ func appendFrameMessage(dst []byte, m frameMessage) []byte {
 	dst = strconv.AppendInt(dst, int64(m.ttl.Seconds()), 10)
 	// A Web Push message's collapse key comes from its Topic header,
 	// which RFC 8030 §5.4 forbids forwarding to the device.
-	if m.collapseKey != "" && !bytes.HasPrefix(m.payload, webPushMember) {
+	if m.collapseKey != "" && !isWebPush(m.payload) {
 		dst = append(dst, `,"collapse_key":`...)
 		dst = appendString(dst, m.collapseKey)
 	}

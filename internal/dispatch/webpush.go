@@ -34,7 +34,12 @@ const endpointIDBytes = 20
 
 // webPushMember starts the payload of a Web Push message (EncodeBody of a
 // Body with only WebPush set).
-var webPushMember = []byte(`"webpush":`)
+const webPushMember = `"webpush":`
+
+// isWebPush reports whether a stored payload is a Web Push message's.
+func isWebPush(payload []byte) bool {
+	return len(payload) >= len(webPushMember) && string(payload[:len(webPushMember)]) == webPushMember
+}
 
 // CreatePushEndpoint creates a push endpoint for a live herald
 // registration of the device. appServerKey, if not nil, restricts it to
