@@ -321,3 +321,52 @@ func webPushLine(t *testing.T, l *listener) client.WebPushSubscription {
 	}
 	return sub
 }
+
+// An endpoint whose registration went stale (its device away longer than
+// --stale-after) answers 410 Gone, as a deleted one does, and the
+// registration is expired by that push.
+func TestWebPushStaleRegistrationGone(t *testing.T) {
+	var clk clock
+	srv := heraldtest.Start(t, withClock(&clk))
+	srv.CreateProject(t, "demo")
+	appKey := srv.CreateApp(t, "demo")
+	d := newDevice(t, srv, appKey, "") // registered, never connected
+	sub, err := d.c.WebPushSubscribe(context.Background(), appKey, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := webpush.ParseKeys(sub.Keys.P256DH, sub.Keys.Auth)
+	if err != nil {
+		t.Fatal(err)
+	}
+	push := func() int {
+		t.Helper()
+		body, err := webpush.Encrypt([]byte("anyone there?"), keys, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req, err := http.NewRequest("POST", sub.Endpoint, bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("TTL", "60")
+		req.Header.Set("Content-Encoding", "aes128gcm")
+		resp, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	clk.advance(staleAfter - day)
+	if got := push(); got != http.StatusCreated {
+		t.Fatalf("push before the stale period: %d, want 201", got)
+	}
+	clk.advance(2 * day)
+	if got := push(); got != http.StatusGone {
+		t.Fatalf("push after the stale period: %d, want 410", got)
+	}
+	if code, _ := iidInfo(t, srv, d.token, "", srv.AdminToken); code != http.StatusNotFound {
+		t.Errorf("iid info of the expired token: %d, want 404", code)
+	}
+}
