@@ -80,8 +80,7 @@ type Hub struct {
 	topics    *topics
 	topicAcks topicAcks
 	status    statusRecorder // status.go
-	// writeSlots bounds the sessions writing at once (Session.writePass).
-	writeSlots chan struct{}
+	writers   writers
 }
 
 // New creates a hub over a store.
@@ -96,7 +95,7 @@ func New(st store.Store, cfg Config, m *metrics.Metrics, logger *slog.Logger) *H
 		store: st, cfg: cfg, metrics: m, logger: logger, now: now,
 		idPrefix: hex.EncodeToString(p[:]),
 		byToken:  map[string]*Session{}, byDevice: map[string]*Session{},
-		topics: newTopics(), writeSlots: make(chan struct{}, writeSlots),
+		topics: newTopics(),
 	}
 }
 
@@ -373,9 +372,6 @@ func (h *Hub) Shutdown(spread time.Duration) {
 	h.closeTopicAcks(context.Background())
 	h.closeStatus(context.Background())
 }
-
-// writeSlots is how many sessions may write at once.
-const writeSlots = 128
 
 // shutdownWriters bounds the goroutines saying goodbye at shutdown.
 const shutdownWriters = 64

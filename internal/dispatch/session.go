@@ -158,13 +158,14 @@ func (s *Session) flushHeld() {
 	s.kick()
 }
 
-// kick starts the writer if it is not running. Called with mu held.
+// kick schedules a write pass if none is scheduled or running. Called
+// with mu held.
 func (s *Session) kick() {
 	if s.running || s.closed || s.paused {
 		return
 	}
 	s.running = true
-	go s.writeLoop()
+	s.hub.schedule(s)
 }
 
 // resume lets the writer run, starting with what is queued.
@@ -314,24 +315,11 @@ func (s *Session) Ack(ctx context.Context, acks []herald.Ack) error {
 	return nil
 }
 
-// writeLoop drains the queue until it is empty, then exits: an idle session
-// has no writer goroutine.
-func (s *Session) writeLoop() {
-	ctx := context.Background()
-	var out batch
-	for s.writePass(ctx, &out) {
-	}
-}
-
 // writePass writes what is queued (and what the store has for
-// registrations that must fetch) in one write. It reports whether the
-// writer must look again. A pass holds one of the hub's write slots, so
-// that a fan-out to many devices keeps a bounded number of writers
-// runnable and the rest of the server (the send API, the store's writer)
-// is not queued behind thousands of them.
+// registrations that must fetch) in one write, on one of the hub's
+// writers (writers.go). It reports whether the session has more to write;
+// otherwise it is no longer running.
 func (s *Session) writePass(ctx context.Context, out *batch) bool {
-	s.hub.writeSlots <- struct{}{}
-	defer func() { <-s.hub.writeSlots }()
 	out.reset()
 	now := s.hub.now()
 
