@@ -311,12 +311,15 @@ func TestPlatformAPNsUnregistered(t *testing.T) {
 	tok := mustRegister(t, srv, p.appKey, apnsBody(dev))
 	v.apns.Unregister(dev.DeviceToken)
 
-	p.send(t, &messaging.Message{Token: tok, Data: map[string]string{"k": "v"}})
+	name := p.send(t, &messaging.Message{Token: tok, Data: map[string]string{"k": "v"}})
 	if e := next(t, v.apnsEv, "APNs"); e.Status != http.StatusGone {
 		t.Fatalf("APNs answered %+v, want 410", e)
 	}
 	// The relay deletes the registration right after the answer.
 	eventually(t, func() bool { return iidPlatform(t, srv, tok) == "404" })
+	if st := messageState(t, srv, name); st.State != "failed" || !strings.HasPrefix(st.Reason, "unregistered") {
+		t.Errorf("status of the message APNs refused with 410: %+v", st)
+	}
 	_, err := p.fcm.Send(context.Background(), &messaging.Message{Token: tok, Data: map[string]string{"k": "again"}})
 	if !messaging.IsUnregistered(err) {
 		t.Fatalf("send after APNs's 410: err = %v, want UNREGISTERED", err)
@@ -382,7 +385,12 @@ func TestPlatformCredentialsMissing(t *testing.T) {
 	dev := v.apns.NewDevice(v.bundleID)
 	tok := mustRegister(t, srv, p.appKey, apnsBody(dev))
 
-	p.send(t, &messaging.Message{Token: tok, Data: map[string]string{"n": "1"}})
+	first := p.send(t, &messaging.Message{Token: tok, Data: map[string]string{"n": "1"}})
+	// It fails at once, with the reason in its status.
+	eventually(t, func() bool { return messageState(t, srv, first).State == "failed" })
+	if st := messageState(t, srv, first); !strings.HasPrefix(st.Reason, "credentials:") {
+		t.Errorf("status of the message sent without credentials: %+v", st)
+	}
 	v.setAPNs(t, srv, "demo")
 	p.send(t, &messaging.Message{Token: tok, Data: map[string]string{"n": "2"}})
 	if e := next(t, v.apnsEv, "APNs"); e.Status != http.StatusOK {
@@ -568,6 +576,17 @@ func TestPlatformCredentialsCLI(t *testing.T) {
 		t.Errorf("after delete apns:\n%s", out)
 	}
 	run(1, "credentials", "show", "--project", "nope")
+}
+
+// messageState reads a message's status through the admin API (name is
+// what the send answered: projects/P/messages/ID).
+func messageState(t *testing.T, srv *heraldtest.Server, name string) (st struct {
+	State  string `json:"state"`
+	Reason string `json:"reason"`
+}) {
+	t.Helper()
+	srv.Admin(t, "GET", "/admin/v1/"+name, nil, &st)
+	return st
 }
 
 func must(t *testing.T, err error) {
