@@ -91,23 +91,39 @@ func add(list []sentRef, r sentRef) []sentRef {
 	return list
 }
 
-// take removes and returns the entries at or below upTo.
-func take(list []sentRef, upTo uint64) (rest, acked []sentRef) {
+// take removes the entries at or below upTo and appends them to dst.
+func take(list []sentRef, upTo uint64, dst []sentRef) (rest, acked []sentRef) {
 	n := 0
 	for n < len(list) && list[n].seq <= upTo {
 		n++
 	}
 	if n == 0 {
-		return list, nil
+		return list, dst
 	}
-	acked = slices.Clone(list[:n])
+	acked = append(dst, list[:n]...)
 	return slices.Delete(list, 0, n), acked
 }
+
+// freeLogs is how many emptied logs a shard keeps for reuse: in steady
+// state a delivery then allocates nothing.
+const freeLogs = 64
 
 type sentShard struct {
 	mu       sync.Mutex
 	cur, old map[string]*sentLog
-	curSize  int // entries in cur
+	curSize  int        // entries in cur
+	free     []*sentLog // emptied logs, for reuse
+}
+
+// release forgets token's emptied log, keeping it for reuse.
+func (s *sentShard) release(token string, l *sentLog) {
+	delete(s.cur, token)
+	clear(l.msgs)
+	clear(l.topics)
+	l.msgs, l.topics = l.msgs[:0], l.topics[:0]
+	if len(s.free) < freeLogs {
+		s.free = append(s.free, l)
+	}
 }
 
 // get returns token's log, moving it to the current generation; nil if
@@ -121,6 +137,8 @@ func (s *sentShard) get(token string, create bool) *sentLog {
 		delete(s.old, token)
 	} else if !create {
 		return nil
+	} else if n := len(s.free); n > 0 {
+		l, s.free = s.free[n-1], s.free[:n-1]
 	} else {
 		l = &sentLog{}
 	}
@@ -145,6 +163,7 @@ type statusRecorder struct {
 	waiting   int
 	lost      int // deliveries dropped since the last flush (statusMaxWaiting)
 	timer     *time.Timer
+	urgent    bool // timer is the immediate flush of a full batch
 	closed    bool
 
 	flushMu sync.Mutex // one flush at a time
@@ -183,17 +202,18 @@ func (h *Hub) ackedStatus(token string, upTo uint64, topic bool) {
 	sh := r.shard(token)
 	sh.mu.Lock()
 	l := sh.get(token, false)
-	var acked []sentRef
+	var buf [4]sentRef
+	acked := buf[:0]
 	if l != nil {
 		before := l.size()
 		if topic {
-			l.topics, acked = take(l.topics, upTo)
+			l.topics, acked = take(l.topics, upTo, acked)
 		} else {
-			l.msgs, acked = take(l.msgs, upTo)
+			l.msgs, acked = take(l.msgs, upTo, acked)
 		}
 		sh.curSize += l.size() - before
 		if l.size() == 0 {
-			delete(sh.cur, token)
+			sh.release(token, l)
 		}
 	}
 	sh.mu.Unlock()
@@ -222,7 +242,8 @@ func (h *Hub) ackedStatus(token string, upTo uint64, topic bool) {
 		}
 	}
 	switch {
-	case r.waiting >= statusFlushItems:
+	case r.waiting >= statusFlushItems && !r.urgent:
+		r.urgent = true
 		if r.timer != nil {
 			r.timer.Stop()
 		}
@@ -240,7 +261,7 @@ func (h *Hub) flushStatus(ctx context.Context) {
 	defer r.flushMu.Unlock()
 	r.mu.Lock()
 	updates, delivered, lost := r.updates, r.delivered, r.lost
-	r.updates, r.delivered, r.waiting, r.lost, r.timer = nil, nil, 0, 0, nil
+	r.updates, r.delivered, r.waiting, r.lost, r.timer, r.urgent = nil, nil, 0, 0, nil, false
 	r.mu.Unlock()
 	if lost > 0 {
 		h.logger.Warn("message deliveries not recorded: too many waiting for the store", "lost", lost)
