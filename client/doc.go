@@ -31,8 +31,11 @@
 // app's server. Messages posted to it are end-to-end encrypted; the SDK
 // decrypts them (RFC 8291) with keys it keeps in StateDir, and the
 // callback receives the plaintext in Message.Raw (Message.WebPush is set,
-// Data and Notification are empty). A message that does not decrypt is
-// dropped with a logged error and never reaches the app.
+// Data and Notification are empty; Raw is empty, not nil, for a push
+// without payload). A message that does not decrypt is dropped with a
+// logged error and never reaches the app. SavedWebPushSubscription finds
+// a subscription again after a restart, so that the app server's copy
+// stays valid.
 //
 // The wire protocol is documented in docs/protocol.md, for implementers of
 // SDKs in other languages.
