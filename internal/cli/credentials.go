@@ -137,10 +137,7 @@ func runCredentialsSetAPNs(ctx context.Context, env *Env, args []string) error {
 			if err != nil {
 				return Credentials{}, nil, fmt.Errorf("read --key-file: %w", err)
 			}
-			var out Credentials
-			raw, err := c.do(ctx, http.MethodPut, credentialsPath(project)+"/apns",
-				map[string]string{"key_id": keyID, "team_id": teamID, "key_pem": string(pem)}, &out)
-			return out, raw, err
+			return putCredential(ctx, c, project, "apns", map[string]string{"key_id": keyID, "team_id": teamID, "key_pem": string(pem)})
 		},
 		func(c Credentials) { printCredentials(env, c) })
 }
@@ -168,9 +165,7 @@ func runCredentialsSetFCM(ctx context.Context, env *Env, args []string) error {
 			if !json.Valid(b) {
 				return Credentials{}, nil, fmt.Errorf("%s is not JSON: want the service-account key file", file)
 			}
-			var out Credentials
-			raw, err := c.do(ctx, http.MethodPut, credentialsPath(project)+"/fcm", json.RawMessage(b), &out)
-			return out, raw, err
+			return putCredential(ctx, c, project, "fcm", json.RawMessage(b))
 		},
 		func(c Credentials) { printCredentials(env, c) })
 }
@@ -209,6 +204,13 @@ func runCredentialsDelete(ctx context.Context, env *Env, args []string) error {
 			return Credentials{}, raw, err
 		},
 		func(Credentials) { fmt.Fprintln(env.Stderr, "Deleted.") })
+}
+
+// putCredential stores one kind of credentials and returns the project's.
+func putCredential(ctx context.Context, c *apiClient, project, kind string, body any) (Credentials, []byte, error) {
+	var out Credentials
+	raw, err := c.do(ctx, http.MethodPut, credentialsPath(project)+"/"+kind, body, &out)
+	return out, raw, err
 }
 
 // printCredentials prints what a project has, one line per field.

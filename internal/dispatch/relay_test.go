@@ -348,13 +348,7 @@ func TestRelayOutageIsolated(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	conn := &recordConn{frames: make(chan []byte, 16)}
-	s, err := e.hub.Attach(ctx, &herald.Hello{DeviceID: resp.Device.ID, DeviceSecret: resp.Device.Secret,
-		Registrations: []herald.Resume{{Token: resp.Token}}}, conn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.hub.Detach(ctx, s)
+	conn := e.attach(t, resp)
 	e.send(t, resp.Token, "herald")
 	for {
 		select {
@@ -388,6 +382,21 @@ func TestRelayResumesAfterRestart(t *testing.T) {
 	c.reply <- nil
 }
 
+// attach connects the device of resp with its token; it is detached at
+// the end of the test.
+func (e *relayEnv) attach(t *testing.T, resp herald.RegisterResponse) *recordConn {
+	t.Helper()
+	ctx := context.Background()
+	conn := &recordConn{frames: make(chan []byte, 16)}
+	s, err := e.hub.Attach(ctx, &herald.Hello{DeviceID: resp.Device.ID, DeviceSecret: resp.Device.Secret,
+		Registrations: []herald.Resume{{Token: resp.Token}}}, conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.hub.Detach(ctx, s) })
+	return conn
+}
+
 // recordConn is a device connection that hands written frames to the test.
 type recordConn struct{ frames chan []byte }
 
@@ -410,13 +419,7 @@ func TestHelloRefusesVendorToken(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	conn := &recordConn{frames: make(chan []byte, 16)}
-	s, err := e.hub.Attach(ctx, &herald.Hello{DeviceID: resp.Device.ID, DeviceSecret: resp.Device.Secret,
-		Registrations: []herald.Resume{{Token: resp.Token}}}, conn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.hub.Detach(ctx, s)
+	conn := e.attach(t, resp)
 	select {
 	case f := <-conn.frames:
 		if !bytes.Contains(f, []byte(`"status":"unregistered"`)) {

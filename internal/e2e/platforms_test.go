@@ -235,23 +235,44 @@ func iidPlatform(t *testing.T, srv *heraldtest.Server, token string) string {
 	return info.Platform
 }
 
+// fourPlatforms is a server pointed at the vendors, a project with
+// credentials for each, and one registration of each platform (the Herald
+// device connected).
+type fourPlatforms struct {
+	v                       *vendors
+	srv                     *heraldtest.Server
+	p                       project
+	d                       *device
+	sub                     store.WebPushSubscription
+	dev                     store.APNsDevice
+	ft                      store.FCMDevice
+	webTok, apnsTok, fcmTok string
+}
+
+func newFourPlatforms(t *testing.T) *fourPlatforms {
+	t.Helper()
+	f := &fourPlatforms{v: newVendors(t)}
+	f.srv = heraldtest.Start(t, f.v.option())
+	f.p = newProject(t, f.srv, "demo")
+	vapidKey := f.v.setCredentials(t, f.srv, "demo")
+	f.d = newDevice(t, f.srv, f.p.appKey, "")
+	f.d.run(t)
+	f.sub = f.v.web.NewSubscription(t, vapidKey) // restricted to the project's VAPID key
+	f.webTok = mustRegister(t, f.srv, f.p.appKey, webpushBody(f.sub))
+	f.dev = f.v.apns.NewDevice(f.v.bundleID)
+	f.apnsTok = mustRegister(t, f.srv, f.p.appKey, apnsBody(f.dev))
+	f.ft = f.v.fcm.NewToken(f.v.fcmProject)
+	f.fcmTok = mustRegister(t, f.srv, f.p.appKey, fcmBody(f.ft))
+	return f
+}
+
 // One Admin SDK multicast to four tokens of four platforms: the Herald
 // device gets it over its connection, the others through their vendors,
 // each in the vendor's own shape (the push service decrypts it).
 func TestPlatformsMulticast(t *testing.T) {
-	v := newVendors(t)
-	srv := heraldtest.Start(t, v.option())
-	p := newProject(t, srv, "demo")
-	vapidKey := v.setCredentials(t, srv, "demo")
-
-	d := newDevice(t, srv, p.appKey, "")
-	d.run(t)
-	sub := v.web.NewSubscription(t, vapidKey) // restricted to the project's VAPID key
-	webTok := mustRegister(t, srv, p.appKey, webpushBody(sub))
-	dev := v.apns.NewDevice(v.bundleID)
-	apnsTok := mustRegister(t, srv, p.appKey, apnsBody(dev))
-	ft := v.fcm.NewToken(v.fcmProject)
-	fcmTok := mustRegister(t, srv, p.appKey, fcmBody(ft))
+	f := newFourPlatforms(t)
+	v, srv, p, d, sub, dev, ft := f.v, f.srv, f.p, f.d, f.sub, f.dev, f.ft
+	webTok, apnsTok, fcmTok := f.webTok, f.apnsTok, f.fcmTok
 
 	for tok, want := range map[string]string{d.token: "HERALD", webTok: "WEB", apnsTok: "IOS", fcmTok: "ANDROID"} {
 		if got := iidPlatform(t, srv, tok); got != want {
@@ -329,18 +350,9 @@ func TestPlatformAPNsUnregistered(t *testing.T) {
 // FCM down (503 to everything): the APNs, Web Push and Herald deliveries
 // go through meanwhile; the FCM message is delivered once FCM recovers.
 func TestPlatformVendorOutage(t *testing.T) {
-	v := newVendors(t)
-	srv := heraldtest.Start(t, v.option())
-	p := newProject(t, srv, "demo")
-	vapidKey := v.setCredentials(t, srv, "demo")
-	d := newDevice(t, srv, p.appKey, "")
-	d.run(t)
-	ft := v.fcm.NewToken(v.fcmProject)
-	fcmTok := mustRegister(t, srv, p.appKey, fcmBody(ft))
-	dev := v.apns.NewDevice(v.bundleID)
-	apnsTok := mustRegister(t, srv, p.appKey, apnsBody(dev))
-	sub := v.web.NewSubscription(t, vapidKey)
-	webTok := mustRegister(t, srv, p.appKey, webpushBody(sub))
+	f := newFourPlatforms(t)
+	v, p, d, ft := f.v, f.p, f.d, f.ft
+	webTok, apnsTok, fcmTok := f.webTok, f.apnsTok, f.fcmTok
 
 	// One message before the outage: the relay has its FCM access token
 	// (the token endpoint is on the same server, and would fail too).
@@ -640,19 +652,10 @@ func eventually(t *testing.T, cond func() bool) {
 // and reaches each through its channel, and one send to a condition only
 // those it matches.
 func TestPlatformTopics(t *testing.T) {
-	v := newVendors(t)
-	srv := heraldtest.Start(t, v.option())
-	p := newProject(t, srv, "demo")
-	vapidKey := v.setCredentials(t, srv, "demo")
-	admin := topicAdminClient(t, srv, p.id, p.sa)
-	d := newDevice(t, srv, p.appKey, "")
-	d.run(t)
-	sub := v.web.NewSubscription(t, vapidKey)
-	webTok := mustRegister(t, srv, p.appKey, webpushBody(sub))
-	dev := v.apns.NewDevice(v.bundleID)
-	apnsTok := mustRegister(t, srv, p.appKey, apnsBody(dev))
-	ft := v.fcm.NewToken(v.fcmProject)
-	fcmTok := mustRegister(t, srv, p.appKey, fcmBody(ft))
+	f := newFourPlatforms(t)
+	v, p, d, dev, ft := f.v, f.p, f.d, f.dev, f.ft
+	webTok, apnsTok, fcmTok := f.webTok, f.apnsTok, f.fcmTok
+	admin := topicAdminClient(t, f.srv, p.id, p.sa)
 	ctx := context.Background()
 	for topic, tokens := range map[string][]string{"news": {d.token, webTok, apnsTok, fcmTok}, "sports": {apnsTok}} {
 		if resp, err := admin.SubscribeToTopic(ctx, tokens, topic); err != nil || resp.SuccessCount != len(tokens) {

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/heraldpush/herald/internal/auth"
 	"github.com/heraldpush/herald/internal/store"
 	"github.com/heraldpush/herald/internal/webpush"
 )
@@ -61,16 +62,6 @@ type fcmView struct {
 	ClientEmail string `json:"client_email"`
 }
 
-// serviceAccount is what Herald reads of a Google service-account file.
-type serviceAccount struct {
-	Type         string `json:"type"`
-	ProjectID    string `json:"project_id"`
-	PrivateKeyID string `json:"private_key_id"`
-	PrivateKey   string `json:"private_key"`
-	ClientEmail  string `json:"client_email"`
-	TokenURI     string `json:"token_uri"`
-}
-
 func viewCredentials(c store.Credentials) credentialsView {
 	v := credentialsView{ProjectID: c.ProjectID, UpdatedAt: c.UpdatedAt}
 	if c.VAPID != nil {
@@ -80,7 +71,7 @@ func viewCredentials(c store.Credentials) credentialsView {
 		v.APNs = &apnsView{KeyID: c.APNs.KeyID, TeamID: c.APNs.TeamID}
 	}
 	if c.FCM != nil {
-		var sa serviceAccount
+		var sa auth.ServiceAccount
 		_ = json.Unmarshal(c.FCM.ServiceAccountJSON, &sa) // validated when stored
 		v.FCM = &fcmView{ProjectID: sa.ProjectID, ClientEmail: sa.ClientEmail}
 	}
@@ -331,7 +322,7 @@ func checkAPNsKey(keyID, teamID, keyPEM string) error {
 
 // checkServiceAccount validates a Google service-account file.
 func checkServiceAccount(raw []byte) error {
-	var sa serviceAccount
+	var sa auth.ServiceAccount
 	dec := json.NewDecoder(strings.NewReader(string(raw)))
 	if err := dec.Decode(&sa); err != nil {
 		return badField("service_account", "not a JSON object: %v", err)
