@@ -11,7 +11,9 @@ import (
 // A token message moves from StateAccepted to one end state: delivered
 // (acked by a Herald device, or accepted by the vendor for a registration
 // of another platform), collapsed, dropped (pending limit), failed (the
-// vendor refused it for good) or expired. Expiry is not written: a record
+// vendor refused it for good; or its registration was deleted or
+// replaced while it was pending: DeleteRegistration and
+// ReplaceRegistration write that in their own batch) or expired. Expiry is not written: a record
 // still StateAccepted at or after ExpiresAt reads as StateExpired
 // (Status.At).
 //

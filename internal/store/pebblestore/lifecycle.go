@@ -54,7 +54,7 @@ func (s *Store) ReplaceRegistration(ctx context.Context, oldToken string, r stor
 		w.del(indexKey(prefixDeviceRegs, old.DeviceID, old.Token))
 		w.del(entityKey(prefixVendorRegs, old.Token))
 		w.indexVendor(r)
-		w.dropAll(q)
+		w.dropAll(q, at, reasonRegistrationReplaced)
 		if r.ProjectID == old.ProjectID {
 			w.moveTopicState(old.ProjectID, oldToken, r.Token, st)
 		} else {

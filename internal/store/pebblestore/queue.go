@@ -281,10 +281,12 @@ func (w *writer) deleteEntry(q *queue, e *entry) {
 	}
 }
 
-// dropAll deletes every pending entry of q.
-func (w *writer) dropAll(q *queue) {
+// dropAll deletes every pending entry of q, their messages failed at
+// `at` for reason.
+func (w *writer) dropAll(q *queue, at time.Time, reason string) {
 	for i := range q.entries {
 		w.deleteEntry(q, &q.entries[i])
+		w.markQueued(&q.entries[i], store.StateFailed, reason, at)
 	}
 	clear(q.entries)
 	q.entries = q.entries[:0]

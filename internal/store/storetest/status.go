@@ -142,6 +142,18 @@ func testStatus(t *testing.T, s store.Store) {
 		}
 	})
 
+	t.Run("FailedWithTheRegistration", func(t *testing.T) {
+		register(t, s, "st-tok-r", "proj")
+		m := msg("st-tok-r", "st-r1", time.Hour)
+		enqueue(t, s, m)
+		at := t0.Add(time.Minute)
+		must(t, "DeleteRegistration", s.DeleteRegistration(ctx, "st-tok-r", at))
+		st := status(t, s, m.ID)
+		if st.State != store.StateFailed || !st.UpdatedAt.Equal(at) || st.Reason == "" {
+			t.Errorf("a message pending when its registration went: %+v", st)
+		}
+	})
+
 	t.Run("TopicCounts", func(t *testing.T) {
 		tm := topicMsg("proj", "news", "st-t1", time.Hour)
 		tm.Targeted = 3
