@@ -61,10 +61,11 @@ func checkGolden(t *testing.T, name, got string) {
 
 func TestHelpGolden(t *testing.T) {
 	cases := map[string][]string{
-		"herald":  {"--help"},
-		"project": {"project", "--help"},
-		"app":     {"help", "app"},
-		"key":     {"key", "-h"},
+		"herald":      {"--help"},
+		"project":     {"project", "--help"},
+		"app":         {"help", "app"},
+		"key":         {"key", "-h"},
+		"credentials": {"credentials", "--help"},
 	}
 	for _, c := range commands() {
 		if c.name == "listen" || c.name == "bench" {

@@ -471,3 +471,42 @@ func TestRelayTopics(t *testing.T) {
 		t.Errorf("topic message status %+v, want 1 delivered", st)
 	}
 }
+
+// Registrations of vendor platforms never go stale: their devices never
+// connect here, and their vendor says when they are gone.
+func TestVendorRegistrationsDoNotGoStale(t *testing.T) {
+	ctx := context.Background()
+	st, err := pebblestore.Open(t.TempDir(), pebblestore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	if err := st.CreateProject(ctx, store.Project{ID: "p1"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.CreateApp(ctx, store.App{Key: "app-1", ProjectID: "p1"}); err != nil {
+		t.Fatal(err)
+	}
+	clk := &testClock{now: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)}
+	h := New(st, Config{PingInterval: time.Second, SendQueue: 16, StaleAfter: 24 * time.Hour, Now: clk.Now},
+		metrics.New(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	vendor, err := h.RegisterAt(ctx, "app-1", nil, fcmAddr(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	own, err := h.Register(ctx, "app-1", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk.advance(48 * time.Hour)
+	send := func(token string) error {
+		_, err := h.Send(ctx, Outgoing{ProjectID: "p1", Token: token, TTL: time.Hour, Body: Body{Data: map[string]string{"a": "b"}}})
+		return err
+	}
+	if err := send(vendor.Token); err != nil {
+		t.Errorf("send to an FCM registration 48 h old: %v", err)
+	}
+	if err := send(own.Token); !errors.Is(err, ErrUnregistered) {
+		t.Errorf("send to a Herald registration unseen for 48 h: %v, want ErrUnregistered", err)
+	}
+}

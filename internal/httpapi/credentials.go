@@ -135,15 +135,14 @@ func (a *API) getCredential(w http.ResponseWriter, r *http.Request) {
 	}
 	v := viewCredentials(c)
 	var out any
-	switch kind {
-	case credVAPID:
+	switch {
+	case kind == credVAPID && v.VAPID != nil:
 		out = v.VAPID
-	case credAPNs:
+	case kind == credAPNs && v.APNs != nil:
 		out = v.APNs
-	case credFCM:
+	case kind == credFCM && v.FCM != nil:
 		out = v.FCM
-	}
-	if out == nil || (kind == credVAPID && v.VAPID == nil) || (kind == credAPNs && v.APNs == nil) || (kind == credFCM && v.FCM == nil) {
+	default:
 		writeStatus(w, http.StatusNotFound, "NOT_FOUND", "project "+quote(c.ProjectID)+" has no "+kind+" credentials")
 		return
 	}
