@@ -202,7 +202,7 @@ func (c *conn) readFrame(rd *wsutil.Reader) (herald.Frame, error) {
 		if err != nil {
 			return herald.Frame{}, err
 		}
-		return herald.DecodeFrame(data)
+		return decodeFrame(data)
 	}
 }
 
