@@ -228,6 +228,7 @@ func (r *Relay) deliver(ctx context.Context, platform string, p provider.Provide
 		}
 		return -1
 	case reg.Deleted():
+		r.forgetTopics(reg) // deleted by its device or the app
 		return 0
 	}
 	creds, err := r.store.Credentials(ctx, reg.ProjectID)

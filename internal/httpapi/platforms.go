@@ -19,8 +19,8 @@ type registerRequest struct {
 	Platform string `json:"platform"`
 	// WebPush is the browser's PushSubscription.toJSON().
 	WebPush *struct {
-		Endpoint       string  `json:"endpoint"`
-		ExpirationTime *uint64 `json:"expirationTime"` // accepted, not used
+		Endpoint       string   `json:"endpoint"`
+		ExpirationTime *float64 `json:"expirationTime"` // accepted (null or ms since the epoch), not used
 		Keys           struct {
 			P256DH string `json:"p256dh"`
 			Auth   string `json:"auth"`

@@ -42,6 +42,7 @@ func TestRegisterRequestAddress(t *testing.T) {
 		{`{}`, "", store.PlatformHerald},
 		{`{"platform":"herald"}`, "", store.PlatformHerald},
 		{`{"platform":"webpush","webpush":{"endpoint":"https://push.example.com/x","expirationTime":null,"keys":{"p256dh":"` + p + `","auth":"` + a + `"}}}`, "", store.PlatformWebPush},
+		{`{"platform":"webpush","webpush":{"endpoint":"https://push.example.com/x","expirationTime":1735689600000.5,"keys":{"p256dh":"` + p + `","auth":"` + a + `"}}}`, "", store.PlatformWebPush},
 		{`{"platform":"webpush","webpush":{"endpoint":"http://localhost:8080/x","keys":{"p256dh":"` + p + `","auth":"` + a + `"}}}`, "", store.PlatformWebPush},
 		{`{"platform":"webpush","webpush":{"endpoint":"http://[::1]:8080/x","keys":{"p256dh":"` + p + `","auth":"` + a + `"}}}`, "", store.PlatformWebPush},
 		{`{"platform":"webpush","webpush":{"endpoint":"http://10.0.0.1/x","keys":{"p256dh":"` + p + `","auth":"` + a + `"}}}`, "webpush.endpoint", ""},
