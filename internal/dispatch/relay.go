@@ -341,7 +341,11 @@ func (r *Relay) send(ctx context.Context, platform string, p provider.Provider, 
 	}
 }
 
+// ack removes handled entries. It does not stop at shutdown: a message
+// the vendor accepted is acked even if the relay is stopping meanwhile (the
+// store closes after the relay).
 func (r *Relay) ack(ctx context.Context, token string, seq uint64) error {
+	ctx = context.WithoutCancel(ctx)
 	if err := r.store.Ack(ctx, token, seq); err != nil {
 		if ctx.Err() == nil {
 			r.logger.Error("relay: acking", "token", shortToken(token), "err", err)
@@ -356,6 +360,7 @@ func (r *Relay) status(ctx context.Context, id string, state store.State, reason
 	if id == "" {
 		return
 	}
+	ctx = context.WithoutCancel(ctx)
 	if err := r.store.UpdateStatus(ctx, []store.StatusUpdate{{ID: id, State: state, Reason: reason}}, r.now()); err != nil && ctx.Err() == nil {
 		r.logger.Warn("relay: recording message status", "err", err)
 	}

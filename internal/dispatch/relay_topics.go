@@ -142,7 +142,7 @@ func (r *Relay) deliverTopics(ctx context.Context, platform string, p provider.P
 					return v.retry
 				}
 				if v.delivered {
-					if err := r.store.AddDelivered(ctx, map[string]int64{m.ID: 1}, r.now()); err != nil && ctx.Err() == nil {
+					if err := r.store.AddDelivered(context.WithoutCancel(ctx), map[string]int64{m.ID: 1}, r.now()); err != nil {
 						r.logger.Warn("relay: counting a topic delivery", "err", err)
 					}
 				}
@@ -154,6 +154,7 @@ func (r *Relay) deliverTopics(ctx context.Context, platform string, p provider.P
 }
 
 func (r *Relay) ackTopic(ctx context.Context, token string, upTo uint64) {
+	ctx = context.WithoutCancel(ctx) // as ack
 	if err := r.store.AckTopic(ctx, token, upTo); err != nil && ctx.Err() == nil {
 		r.logger.Warn("relay: moving a topic cursor", "token", shortToken(token), "err", err)
 	}
