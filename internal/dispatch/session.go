@@ -525,8 +525,9 @@ func (s *Session) close() {
 // (several messages each) and deleted frames, in order.
 type batch struct {
 	buf       []byte
-	ends      []int // end offset of each frame in buf
-	open      int   // messages in the open messages frame, 0 if none
+	ends      []int    // end offset of each frame in buf
+	out       [][]byte // the frames, slices of buf (frames)
+	open      int      // messages in the open messages frame, 0 if none
 	openStart int
 	delivered int
 	sent      []sentRef // what it writes, for message status (status.go)
@@ -589,11 +590,11 @@ func (b *batch) nextMessage() {
 
 func (b *batch) frames() [][]byte {
 	b.closeOpen()
-	out := make([][]byte, len(b.ends))
+	b.out = b.out[:0]
 	start := 0
-	for i, end := range b.ends {
-		out[i] = b.buf[start:end]
+	for _, end := range b.ends {
+		b.out = append(b.out, b.buf[start:end])
 		start = end
 	}
-	return out
+	return b.out
 }

@@ -45,11 +45,20 @@ type Handler struct {
 	mu    sync.Mutex
 	conns map[*conn]struct{}
 	done  bool
+
+	// small holds buffers for the small frames devices send (acks, pings,
+	// state), read without an allocation each.
+	small sync.Pool
 }
+
+// smallFrame is the size of the buffers in Handler.small.
+const smallFrame = 1024
 
 // New returns the connection handler.
 func New(hub *dispatch.Hub, pingInterval time.Duration, logger *slog.Logger) *Handler {
-	return &Handler{hub: hub, logger: logger, pingInterval: pingInterval, conns: map[*conn]struct{}{}}
+	h := &Handler{hub: hub, logger: logger, pingInterval: pingInterval, conns: map[*conn]struct{}{}}
+	h.small.New = func() any { b := make([]byte, smallFrame); return &b }
+	return h
 }
 
 // ServeHTTP upgrades the request to a WebSocket and serves it on its own
@@ -104,7 +113,7 @@ func (h *Handler) serve(c *conn) {
 	rd.OnIntermediate = c.control
 
 	_ = c.nc.SetReadDeadline(time.Now().Add(helloTimeout))
-	first, err := c.readFrame(rd)
+	first, err := c.readFrame(rd, &h.small)
 	if err != nil {
 		c.fail(err)
 		return
@@ -139,9 +148,15 @@ func (h *Handler) serve(c *conn) {
 	defer h.hub.Detach(ctx, s)
 
 	deadline := 2 * h.pingInterval // the device pings every interval
+	var readBy time.Time
 	for {
-		_ = c.nc.SetReadDeadline(time.Now().Add(deadline))
-		f, err := c.readFrame(rd)
+		// Move the deadline when it has aged by a sixteenth: setting it
+		// costs a timer update, and acks come by the thousand.
+		if now := time.Now(); readBy.Sub(now) < deadline-deadline/16 {
+			readBy = now.Add(deadline)
+			_ = c.nc.SetReadDeadline(readBy)
+		}
+		f, err := c.readFrame(rd, &h.small)
 		if err != nil {
 			c.fail(err)
 			return
@@ -173,6 +188,20 @@ type conn struct {
 	mu     sync.Mutex
 	buf    []byte
 	closed bool
+	// writeBy is the write deadline last set by extendWriteDeadline.
+	writeBy time.Time
+}
+
+// extendWriteDeadline gives the next write writeTimeout, give or take a
+// second: the deadline moves only when it is a second old, as setting it
+// costs a timer update. Called with mu held.
+func (c *conn) extendWriteDeadline() {
+	now := time.Now()
+	if c.writeBy.Sub(now) > writeTimeout-time.Second {
+		return
+	}
+	c.writeBy = now.Add(writeTimeout)
+	_ = c.nc.SetWriteDeadline(c.writeBy)
 }
 
 // errClosedByPeer ends the read loop when the device closed the connection.
@@ -180,7 +209,7 @@ var errClosedByPeer = errors.New("closed by peer")
 
 // readFrame reads the next data message and decodes it. Control frames are
 // answered on the way.
-func (c *conn) readFrame(rd *wsutil.Reader) (herald.Frame, error) {
+func (c *conn) readFrame(rd *wsutil.Reader, small *sync.Pool) (herald.Frame, error) {
 	for {
 		hdr, err := rd.NextFrame()
 		if err != nil {
@@ -197,6 +226,17 @@ func (c *conn) readFrame(rd *wsutil.Reader) (herald.Frame, error) {
 				return herald.Frame{}, err
 			}
 			continue
+		}
+		if hdr.Fin && hdr.Length > 0 && hdr.Length <= smallFrame {
+			// A whole message in one small frame: read it into a pooled
+			// buffer (decoding copies what it keeps).
+			bp := small.Get().(*[]byte)
+			defer small.Put(bp)
+			b := (*bp)[:hdr.Length]
+			if _, err := io.ReadFull(rd, b); err != nil {
+				return herald.Frame{}, err
+			}
+			return decodeFrame(b)
 		}
 		data, err := io.ReadAll(rd)
 		if err != nil {
@@ -258,7 +298,7 @@ func (c *conn) WriteFrames(frames ...[]byte) error {
 		buf = appendHeader(buf, ws.OpText, len(f))
 		buf = append(buf, f...)
 	}
-	_ = c.nc.SetWriteDeadline(time.Now().Add(writeTimeout))
+	c.extendWriteDeadline()
 	_, err := c.nc.Write(buf)
 	if cap(buf) <= 64<<10 {
 		c.buf = buf[:0]
@@ -324,7 +364,7 @@ func (w lockedWriter) Write(p []byte) (int, error) {
 	if w.c.closed {
 		return 0, net.ErrClosed
 	}
-	_ = w.c.nc.SetWriteDeadline(time.Now().Add(writeTimeout))
+	w.c.extendWriteDeadline()
 	return w.c.nc.Write(p)
 }
 

@@ -255,6 +255,7 @@ func TestBadFramesCloseWithTheProtocolsCodes(t *testing.T) {
 		code  ws.StatusCode
 	}{
 		{"not JSON", []byte("{nope"), herald.CloseBadFrame},
+		{"invalid UTF-8", []byte("{\"type\":\"ping\xff\"}"), herald.CloseBadFrame},
 		{"unknown member", []byte(`{"type":"ping","extra":1}`), herald.CloseBadFrame},
 		{"ping before hello", []byte(`{"type":"ping"}`), herald.CloseBadFrame},
 		{"wrong version", must(json.Marshal(hello(99, d.cred.Secret))), herald.CloseUnsupportedVersion},
