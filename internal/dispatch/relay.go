@@ -265,7 +265,12 @@ func (r *Relay) deliver(ctx context.Context, platform string, p provider.Provide
 			v := r.send(ctx, platform, p, creds, reg, providerMessage(m))
 			if v.stop {
 				if v.reason != "" {
+					// Before an unregistered registration is deleted, which
+					// would mark the message failed with its own reason.
 					r.status(ctx, m.ID, store.StateFailed, v.reason)
+				}
+				if v.unregistered {
+					return r.unregister(ctx, platform, reg)
 				}
 				return v.retry
 			}
@@ -291,6 +296,23 @@ type verdict struct {
 	// the wait before the next try (-1: the backoff decides).
 	stop  bool
 	retry retryAfter
+	// unregistered: the vendor says the device is gone; the caller
+	// records the message's status, then calls unregister.
+	unregistered bool
+}
+
+// unregister deletes a registration the vendor no longer knows, as a
+// stale token is deleted: later sends answer UNREGISTERED.
+func (r *Relay) unregister(ctx context.Context, platform string, reg store.Registration) retryAfter {
+	if err := r.store.DeleteRegistration(ctx, reg.Token, r.now()); err != nil {
+		if ctx.Err() == nil {
+			r.logger.Error("relay: deleting an unregistered registration", "platform", platform, "token", shortToken(reg.Token), "err", err)
+		}
+		return -1
+	}
+	r.forgetTopics(reg)
+	r.logger.Info("registration deleted: the vendor no longer knows the device", "platform", platform, "token", shortToken(reg.Token))
+	return 0
 }
 
 // send hands one message to the provider and judges the answer.
@@ -320,13 +342,7 @@ func (r *Relay) send(ctx context.Context, platform string, p provider.Provider, 
 		return verdict{stop: true, retry: wait}
 	case errors.Is(err, provider.ErrUnregistered):
 		r.count(platform, "unregistered")
-		if err := r.store.DeleteRegistration(ctx, reg.Token, r.now()); err != nil && ctx.Err() == nil {
-			r.logger.Error("relay: deleting an unregistered registration", "platform", platform, "token", shortToken(reg.Token), "err", err)
-			return verdict{stop: true, retry: -1}
-		}
-		r.forgetTopics(reg)
-		r.logger.Info("registration deleted: the vendor no longer knows the device", "platform", platform, "token", shortToken(reg.Token))
-		return verdict{stop: true, reason: "unregistered: the vendor says the device address is gone"}
+		return verdict{stop: true, unregistered: true, reason: "unregistered: the vendor says the device address is gone"}
 	default:
 		result, reason := "failed", "failed: "+err.Error()
 		switch {

@@ -279,10 +279,13 @@ func TestRelayUnregistered(t *testing.T) {
 	apns := newScripted(store.PlatformAPNs)
 	e := newRelayEnv(t, t.TempDir(), apns)
 	tok := e.register(t, apnsAddr(1))
-	e.send(t, tok, "x")
+	id := e.send(t, tok, "x")
 	c := apns.next(t)
 	c.reply <- fmt.Errorf("410 Unregistered: %w", provider.ErrUnregistered)
 	e.waitTurn(t, tok)
+	if st, err := e.st.MessageStatus(context.Background(), id); err != nil || st.State != store.StateFailed || !strings.HasPrefix(st.Reason, "unregistered:") {
+		t.Errorf("status %+v, %v; want failed, unregistered", st, err)
+	}
 	_, err := e.hub.Send(context.Background(), Outgoing{ProjectID: "p1", Token: tok, TTL: time.Hour, Body: Body{Data: map[string]string{"a": "b"}}})
 	if !errors.Is(err, ErrUnregistered) {
 		t.Fatalf("Send after the vendor's 410: err = %v, want ErrUnregistered", err)

@@ -139,6 +139,9 @@ func (r *Relay) deliverTopics(ctx context.Context, platform string, p provider.P
 					CollapseKey: m.CollapseKey, High: m.High, Payload: m.Payload, Platform: m.Platform,
 				})
 				if v.stop {
+					if v.unregistered {
+						return r.unregister(ctx, platform, reg)
+					}
 					return v.retry
 				}
 				if v.delivered {
