@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/heraldpush/herald/internal/metrics"
 	"github.com/heraldpush/herald/internal/provider"
 	"github.com/heraldpush/herald/internal/store"
@@ -110,7 +112,8 @@ func NewRelay(st store.Store, cfg RelayConfig, m *metrics.Metrics, logger *slog.
 	r := &Relay{store: st, metrics: m, logger: logger, cfg: cfg, now: now,
 		lanes: map[string]*lane{}, logged: map[string]bool{}, topicRegs: map[string]map[string]string{}}
 	for _, p := range cfg.Providers {
-		r.lanes[p.Platform()] = &lane{p: p, state: map[string]*tokenState{}, wake: make(chan struct{}, 1)}
+		r.lanes[p.Platform()] = &lane{p: p, state: map[string]*tokenState{}, wake: make(chan struct{}, 1),
+			backlog: m.RelayBacklog.WithLabelValues(p.Platform())}
 	}
 	return r
 }
@@ -411,8 +414,9 @@ func providerMessage(m *store.Message) provider.Message {
 // queued at most once, served by one worker at a time (so its messages
 // keep their order), and parked while it waits for a retry.
 type lane struct {
-	p    provider.Provider
-	wake chan struct{} // a token was queued
+	p       provider.Provider
+	wake    chan struct{}    // a token was queued
+	backlog prometheus.Gauge // len(state)
 
 	mu     sync.Mutex
 	queue  []string
@@ -435,6 +439,7 @@ func (l *lane) notify(token string) {
 	if st == nil {
 		st = &tokenState{}
 		l.state[token] = st
+		l.backlog.Inc()
 	}
 	switch {
 	case st.waiting, st.queued:
@@ -496,6 +501,7 @@ func (l *lane) done(token string, retry retryAfter, minBackoff, maxBackoff time.
 			return
 		}
 		delete(l.state, token)
+		l.backlog.Dec()
 		return
 	}
 	st.fails++

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -338,6 +339,11 @@ func TestRelayOutageIsolated(t *testing.T) {
 	}
 	for range 2 { // Workers: 2
 		held = append(held, fcm.next(t))
+	}
+	rec := httptest.NewRecorder()
+	e.m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	if want := `herald_relay_backlog{platform="fcm"} 4`; !strings.Contains(rec.Body.String(), want) {
+		t.Errorf("metrics lack %s (2 served, 2 queued)", want)
 	}
 	tok := e.register(t, apnsAddr(1))
 	id := e.send(t, tok, "through")

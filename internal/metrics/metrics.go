@@ -43,6 +43,9 @@ type Metrics struct {
 	// "expired" (given up at its expiry), "unregistered", "credentials",
 	// "rejected", "failed".
 	RelayDeliveries *prometheus.CounterVec
+	// RelayBacklog is the number of vendor registrations the relay has
+	// work for, by platform: queued, being served, or waiting to retry.
+	RelayBacklog *prometheus.GaugeVec
 }
 
 // New creates the collectors on a fresh registry, with Go runtime and
@@ -90,7 +93,11 @@ func New() *Metrics {
 		Name: "herald_relay_deliveries_total",
 		Help: "Vendor calls of the relay by platform and result (delivered, retry, expired, unregistered, credentials, rejected, failed).",
 	}, []string{"platform", "result"})
-	m.reg.MustRegister(m.RelayDeliveries)
+	m.RelayBacklog = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "herald_relay_backlog",
+		Help: "Vendor registrations the relay has work for (queued, being served or waiting to retry), by platform.",
+	}, []string{"platform"})
+	m.reg.MustRegister(m.RelayDeliveries, m.RelayBacklog)
 	return m
 }
 
