@@ -322,8 +322,7 @@ func checkAPNsKey(keyID, teamID, keyPEM string) error {
 // checkServiceAccount validates a Google service-account file.
 func checkServiceAccount(raw []byte) error {
 	var sa auth.ServiceAccount
-	dec := json.NewDecoder(strings.NewReader(string(raw)))
-	if err := dec.Decode(&sa); err != nil {
+	if err := json.Unmarshal(raw, &sa); err != nil {
 		return badField("service_account", "not a JSON object: %v", err)
 	}
 	switch {
