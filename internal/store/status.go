@@ -11,9 +11,10 @@ import (
 // A token message moves from StateAccepted to one end state: delivered
 // (acked by a Herald device, or accepted by the vendor for a registration
 // of another platform), collapsed, dropped (pending limit), failed (the
-// vendor refused it for good; or its registration was deleted or
-// replaced while it was pending: DeleteRegistration and
-// ReplaceRegistration write that in their own batch) or expired. Expiry is not written: a record
+// vendor refused it for good; or its registration token was replaced
+// while it was pending: ReplaceRegistration writes that in its batch) or
+// expired. DeleteRegistration leaves the status of what it drops to its
+// caller (the relay records the vendor's reason), else it expires. Expiry is not written: a record
 // still StateAccepted at or after ExpiresAt reads as StateExpired
 // (Status.At).
 //

@@ -228,7 +228,7 @@ func (w *writer) deleteRegistration(o *op) error {
 		w.del(indexKey(prefixDeviceRegs, r.DeviceID, r.Token))
 		w.del(entityKey(prefixVendorRegs, r.Token))
 	}
-	w.dropAll(q, o.deletedAt, reasonRegistrationDeleted)
+	w.dropAll(q, o.deletedAt, "")
 	return nil
 }
 

@@ -281,12 +281,15 @@ func (w *writer) deleteEntry(q *queue, e *entry) {
 	}
 }
 
-// dropAll deletes every pending entry of q, their messages failed at
-// `at` for reason.
+// dropAll deletes every pending entry of q. With a reason, their
+// messages failed at `at`; without, their status is left to the caller
+// (the relay records why a vendor's registration went).
 func (w *writer) dropAll(q *queue, at time.Time, reason string) {
 	for i := range q.entries {
 		w.deleteEntry(q, &q.entries[i])
-		w.markQueued(&q.entries[i], store.StateFailed, reason, at)
+		if reason != "" {
+			w.markQueued(&q.entries[i], store.StateFailed, reason, at)
+		}
 	}
 	clear(q.entries)
 	q.entries = q.entries[:0]

@@ -215,8 +215,7 @@ const (
 	reasonCollapsed     = "replaced by a newer message with the same collapse key"
 	reasonCollapseLimit = "replaced: a message with a new collapse key arrived while the registration had the most collapse keys pending"
 	reasonDropped       = "dropped: the registration had the most undelivered messages pending"
-	// DeleteRegistration and ReplaceRegistration drop what is pending.
-	reasonRegistrationDeleted  = "the registration was deleted before the message was delivered"
+	// ReplaceRegistration drops what is pending.
 	reasonRegistrationReplaced = "the registration token was replaced (refreshed) before the message was delivered"
 )
 

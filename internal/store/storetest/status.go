@@ -142,15 +142,26 @@ func testStatus(t *testing.T, s store.Store) {
 		}
 	})
 
-	t.Run("FailedWithTheRegistration", func(t *testing.T) {
-		register(t, s, "st-tok-r", "proj")
+	t.Run("FailedWithAReplacedToken", func(t *testing.T) {
+		old := register(t, s, "st-tok-r", "proj")
 		m := msg("st-tok-r", "st-r1", time.Hour)
 		enqueue(t, s, m)
 		at := t0.Add(time.Minute)
-		must(t, "DeleteRegistration", s.DeleteRegistration(ctx, "st-tok-r", at))
+		repl := old
+		repl.Token = "st-tok-r2"
+		must(t, "ReplaceRegistration", s.ReplaceRegistration(ctx, old.Token, repl, at))
 		st := status(t, s, m.ID)
 		if st.State != store.StateFailed || !st.UpdatedAt.Equal(at) || st.Reason == "" {
-			t.Errorf("a message pending when its registration went: %+v", st)
+			t.Errorf("a message pending when its token was replaced: %+v", st)
+		}
+		// DeleteRegistration leaves the status to its caller.
+		register(t, s, "st-tok-r3", "proj")
+		d := msg("st-tok-r3", "st-r3", time.Hour)
+		enqueue(t, s, d)
+		must(t, "DeleteRegistration", s.DeleteRegistration(ctx, "st-tok-r3", at))
+		must(t, "UpdateStatus", s.UpdateStatus(ctx, []store.StatusUpdate{{ID: d.ID, State: store.StateFailed, Reason: "vendor: gone"}}, at))
+		if st := status(t, s, d.ID); st.State != store.StateFailed || st.Reason != "vendor: gone" {
+			t.Errorf("after DeleteRegistration and the caller's update: %+v", st)
 		}
 	})
 
