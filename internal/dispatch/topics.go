@@ -127,10 +127,28 @@ func (t *topics) subsOf(token string) map[string]uint64 {
 	return nil
 }
 
-// targets returns the connected tokens an entry is for.
-func (t *topics) targets(e *topicEntry) []string {
+// target is a connected registration and the entries of a run that are
+// for it, in log order.
+type target struct {
+	token   string
+	entries []*topicEntry
+}
+
+// sameTarget reports whether two entries go to the same topic or
+// condition.
+func sameTarget(a, b *topicEntry) bool {
+	return a.ProjectID == b.ProjectID && a.Topic == b.Topic && a.Condition == b.Condition
+}
+
+// targets returns the connected registrations a run of entries (in log
+// order, all with the same topic or condition) is for, each with the
+// entries it matches: all of them, except for a registration that
+// subscribed in the middle of the run (or, for a condition, changed its
+// topics then).
+func (t *topics) targets(run []*topicEntry) []target {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
+	e := run[0]
 	var candidates map[string]struct{}
 	switch {
 	case e.cond == nil:
@@ -146,10 +164,39 @@ func (t *topics) targets(e *topicEntry) []string {
 			}
 		}
 	}
-	out := make([]string, 0, len(candidates))
+	out := make([]target, 0, len(candidates))
 	for tok := range candidates {
-		if st := t.regs[tok]; st != nil && e.matches(st.subs) {
-			out = append(out, tok)
+		st := t.regs[tok]
+		if st == nil {
+			continue
+		}
+		if e.cond == nil {
+			// One lookup for the run: the entries after the
+			// subscription's position.
+			since, ok := st.subs[e.Topic]
+			if !ok {
+				continue
+			}
+			i := 0
+			for i < len(run) && run[i].Seq <= since {
+				i++
+			}
+			if i < len(run) {
+				out = append(out, target{token: tok, entries: run[i:]})
+			}
+			continue
+		}
+		var mine []*topicEntry
+		for _, re := range run {
+			if re.matches(st.subs) {
+				mine = append(mine, re)
+			}
+		}
+		if len(mine) == len(run) {
+			mine = run // all of them: share the run
+		}
+		if len(mine) > 0 {
+			out = append(out, target{token: tok, entries: mine})
 		}
 	}
 	return out
@@ -303,30 +350,21 @@ func (h *Hub) missingBefore(ctx context.Context, p *publisher, e *topicEntry) []
 }
 
 // fanOut offers entries, in log order, to the connected registrations
-// they are for: each registration gets all of its entries in one offer.
+// they are for. Consecutive entries with the same topic or condition form
+// a run: its targets are found once, and each registration gets its
+// entries of the run in one offer.
 func (h *Hub) fanOut(entries []*topicEntry) {
-	if len(entries) == 1 {
-		for _, tok := range h.topics.targets(entries[0]) {
-			if s := h.sessionFor(tok); s != nil {
-				s.offerTopics(tok, entries)
+	for len(entries) > 0 {
+		n := 1
+		for n < len(entries) && sameTarget(entries[0], entries[n]) {
+			n++
+		}
+		for _, tg := range h.topics.targets(entries[:n]) {
+			if s := h.sessionFor(tg.token); s != nil {
+				s.offerTopics(tg.token, tg.entries)
 			}
 		}
-		return
-	}
-	per := map[string][]*topicEntry{}
-	var order []string
-	for _, e := range entries {
-		for _, tok := range h.topics.targets(e) {
-			if per[tok] == nil {
-				order = append(order, tok)
-			}
-			per[tok] = append(per[tok], e)
-		}
-	}
-	for _, tok := range order {
-		if s := h.sessionFor(tok); s != nil {
-			s.offerTopics(tok, per[tok])
-		}
+		entries = entries[n:]
 	}
 }
 
