@@ -220,14 +220,21 @@ func (s *Session) topicCursor(token string, from uint64) {
 }
 
 // offerTopics queues published topic log entries (in log order) for a
-// registration, under one lock and with one wake-up of the writer.
-func (s *Session) offerTopics(token string, entries []*topicEntry) {
+// registration, under one lock.
+// It reports whether the session must be scheduled for a write pass (the
+// caller schedules many at once, Hub.scheduleAll): it then counts as
+// running.
+func (s *Session) offerTopics(token string, entries []*topicEntry) (schedule bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, e := range entries {
 		s.enqueueLocked(queued{topic: e, token: token}, !e.High)
 	}
-	s.kick()
+	if s.running || s.closed || s.paused {
+		return false
+	}
+	s.running = true
+	return true
 }
 
 func (s *Session) removeReg(token string) {

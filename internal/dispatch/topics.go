@@ -349,6 +349,10 @@ func (h *Hub) missingBefore(ctx context.Context, p *publisher, e *topicEntry) []
 	return out
 }
 
+// fanOutChunk is how many sessions a fan-out schedules at once: the
+// writers start on the first ones while it offers to the next.
+const fanOutChunk = 256
+
 // fanOut offers entries, in log order, to the connected registrations
 // they are for. Consecutive entries with the same topic or condition form
 // a run: its targets are found once, and each registration gets its
@@ -359,11 +363,17 @@ func (h *Hub) fanOut(entries []*topicEntry) {
 		for n < len(entries) && sameTarget(entries[0], entries[n]) {
 			n++
 		}
+		var kick []*Session
 		for _, tg := range h.topics.targets(entries[:n]) {
-			if s := h.sessionFor(tg.token); s != nil {
-				s.offerTopics(tg.token, tg.entries)
+			if s := h.sessionFor(tg.token); s != nil && s.offerTopics(tg.token, tg.entries) {
+				kick = append(kick, s)
+				if len(kick) == fanOutChunk {
+					h.scheduleAll(kick)
+					kick = kick[:0]
+				}
 			}
 		}
+		h.scheduleAll(kick)
 		entries = entries[n:]
 	}
 }

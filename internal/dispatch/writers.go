@@ -25,41 +25,56 @@ type writers struct {
 // schedule queues a session for a write pass, starting a writer if fewer
 // than maxWriters run.
 func (h *Hub) schedule(s *Session) {
+	h.scheduleAll([]*Session{s})
+}
+
+// scheduleAll queues sessions for write passes under one lock (a fan-out
+// schedules thousands), starting writers for them up to maxWriters.
+func (h *Hub) scheduleAll(ss []*Session) {
+	if len(ss) == 0 {
+		return
+	}
 	w := &h.writers
 	w.mu.Lock()
-	w.queue = append(w.queue, s)
-	start := w.active < maxWriters
-	if start {
-		w.active++
-	}
+	w.queue = append(w.queue, ss...)
+	start := min(maxWriters-w.active, len(ss))
+	w.active += start
 	w.mu.Unlock()
-	if start {
+	for range start {
 		go h.writer()
 	}
 }
+
+// writerTake is how many sessions a writer takes from the queue at once.
+const writerTake = 8
 
 // writer runs write passes of queued sessions until none waits. A session
 // with more to write after a pass goes to the back of the queue.
 func (h *Hub) writer() {
 	ctx := context.Background()
 	var out batch
+	var mine, again []*Session
 	w := &h.writers
 	for {
 		w.mu.Lock()
+		w.queue = append(w.queue, again...)
 		if w.head == len(w.queue) {
 			w.queue, w.head = w.queue[:0], 0
 			w.active--
 			w.mu.Unlock()
 			return
 		}
-		s := w.queue[w.head]
-		w.queue[w.head] = nil
-		w.head++
+		n := min(writerTake, len(w.queue)-w.head)
+		mine = append(mine[:0], w.queue[w.head:w.head+n]...)
+		clear(w.queue[w.head : w.head+n])
+		w.head += n
 		w.mu.Unlock()
-		if s.writePass(ctx, &out) {
-			w.mu.Lock()
-			w.queue = append(w.queue, s)
-			w.mu.Unlock()
+		again = again[:0]
+		for _, s := range mine {
+			if s.writePass(ctx, &out) {
+				again = append(again, s)
+			}
 		}
+		clear(mine)
 	}
 }
