@@ -158,7 +158,7 @@ func parseBenchTopic(env *Env, args []string) (benchTopicOptions, error) {
 	f.Int(&o.cfg.Messages, "messages", 20, "", "`K` topic messages to send")
 	f.Int(&o.rate, "rate", 0, "", "target send `RATE` in messages/s; 0: back to back")
 	f.Int(&o.cfg.Senders, "senders", 1, "", "`S` send calls in flight at once (1: the next call once the previous answered)")
-	f.Duration(&o.cfg.AckDelay, "ack-delay", 250*time.Millisecond, "", "subscribers hold their acks up to `DURATION` (client.Config.AckDelay; 0: ack at once)")
+	f.Duration(&o.cfg.AckDelay, "ack-delay", time.Second, "", "subscribers hold their acks up to `DURATION` (client.Config.AckDelay; 0: ack at once)")
 	f.Int(&o.cfg.Agents, "agents", 0, "", "`A` agent processes for the devices")
 	f.note("agents", fmt.Sprintf("default: N/%d rounded up", bench.MaxDevicesPerAgent))
 	f.Bool(&o.cfg.Baseline, "baseline", false, "", "also measure the raw WebSocket baseline, after Herald")

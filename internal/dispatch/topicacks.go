@@ -6,14 +6,19 @@ import (
 	"time"
 )
 
-// topicAckInterval is how long topic acks collect in memory before one
-// store write moves all their cursors (DESIGN.md §4: acks advance cursors
-// in batches). A topic message to N connected subscribers brings N acks
+// topicAckInterval is how long topic acks collect in memory before store
+// writes move all their cursors (DESIGN.md §4: acks advance cursors in
+// batches). A topic message to N connected subscribers brings N acks
 // within milliseconds; written one by one they would cost the store more
 // than the fan-out itself. Cursors need not be durable at once: a lost
 // advance only makes a device read entries again, which its SDK drops as
 // duplicates, and a reconnecting device states its own position.
-const topicAckInterval = time.Second
+const topicAckInterval = 5 * time.Second
+
+// topicAckChunk is how many cursors one store write moves: sends queue
+// behind a write in the store's writer, so a flush of 19,500 cursors goes
+// in chunks that sends can pass between.
+const topicAckChunk = 512
 
 // topicAcks collects topic cursor advances for the store.
 type topicAcks struct {
@@ -59,11 +64,24 @@ func (h *Hub) flushTopicAcks(ctx context.Context) {
 	if len(acks) == 0 {
 		return
 	}
-	start := time.Now()
-	err := h.store.AckTopics(ctx, acks)
-	h.metrics.StoreSeconds.WithLabelValues("ack_topics").Observe(time.Since(start).Seconds())
-	if err != nil {
-		h.logger.Error("writing topic cursors", "registrations", len(acks), "err", err)
+	chunk := make(map[string]uint64, min(len(acks), topicAckChunk))
+	write := func() {
+		start := time.Now()
+		err := h.store.AckTopics(ctx, chunk)
+		h.metrics.StoreSeconds.WithLabelValues("ack_topics").Observe(time.Since(start).Seconds())
+		if err != nil {
+			h.logger.Error("writing topic cursors", "registrations", len(chunk), "err", err)
+		}
+		clear(chunk)
+	}
+	for token, upTo := range acks {
+		chunk[token] = upTo
+		if len(chunk) == topicAckChunk {
+			write()
+		}
+	}
+	if len(chunk) > 0 {
+		write()
 	}
 }
 
