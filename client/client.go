@@ -73,16 +73,18 @@ type Config struct {
 	TLSConfig *tls.Config
 	// Backoff paces reconnections; see BackoffConfig for the defaults.
 	Backoff BackoffConfig
-	// AckDelay lets the SDK hold its acknowledgements for up to this long
+	// AckDelay lets the SDK hold its acknowledgements for about this long
 	// after handling a frame, and then send one for everything handled
 	// meanwhile: fewer packets for the device's radio and less work for
 	// the server when messages come in bursts (a topic fan-out). Messages
 	// reach the app at once either way, and the dedupe marks are saved at
 	// once; a held ack only delays the server forgetting the message (a
-	// connection lost meanwhile means a resend, which the marks drop).
-	// Acks go out at once when 50 entries are owed. Default 0: each
-	// frame, or burst of frames already received, is acknowledged as soon
-	// as it is handled.
+	// connection lost meanwhile means a resend, which the marks drop). The
+	// hold is drawn between half and one and a half times AckDelay, so
+	// that the devices a fan-out reached together do not all answer
+	// together. Acks go out at once when 50 entries are owed. Default 0:
+	// each frame, or burst of frames already received, is acknowledged as
+	// soon as it is handled.
 	AckDelay time.Duration
 }
 

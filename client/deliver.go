@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"sync"
 	"time"
 
@@ -197,7 +198,9 @@ func (a *acker) settle(ctx context.Context, b *ackBatch, now bool) error {
 		return a.writeLocked(ctx)
 	}
 	if a.timer == nil {
-		a.timer = time.AfterFunc(a.delay, a.fire)
+		// Half to one and a half times the delay: devices that got the
+		// same fan-out do not all answer at the same moment.
+		a.timer = time.AfterFunc(a.delay/2+rand.N(a.delay), a.fire)
 	}
 	return nil
 }
