@@ -97,6 +97,8 @@ func parseServe(env *Env, args []string) (serveOptions, error) {
 	f.String(&cfg.FCMURL, "fcm-url", cfg.FCMURL, "HERALD_FCM_URL", "base `URL` of the FCM HTTP v1 API, for registrations of platform fcm")
 	f.Int(&cfg.RelayWorkers, "relay-workers", cfg.RelayWorkers, "HERALD_RELAY_WORKERS",
 		"make at most `N` calls at once to each vendor (webpush, apns, fcm)")
+	f.String(&cfg.PprofListen, "pprof-listen", cfg.PprofListen, "HERALD_PPROF_LISTEN",
+		"also serve Go's profiles (/debug/pprof/) on TCP `ADDR`, e.g. 127.0.0.1:6060; keep it private")
 	f.String(&level, "log-level", "info", "HERALD_LOG_LEVEL", "`LEVEL` of the logs: debug, info, warn or error")
 	f.String(&format, "log-format", "text", "HERALD_LOG_FORMAT", "`FORMAT` of the logs on stderr: text or json")
 	rest, err := f.parse(env, args)

@@ -47,6 +47,12 @@ type Config struct {
 	PurgeInterval time.Duration
 	// ShutdownTimeout bounds a graceful shutdown. Default 10s.
 	ShutdownTimeout time.Duration
+	// PprofListen is the TCP address of a second listener serving Go's
+	// profiles (net/http/pprof under /debug/pprof/), for operators
+	// chasing CPU or memory; keep it on a loopback or private address.
+	// "" (the default): no such listener. Env HERALD_PPROF_LISTEN, flag
+	// --pprof-listen.
+	PprofListen string
 	// SendQueue is the per-connection queue of frames waiting to be
 	// written; a device that falls further behind is served from the store
 	// instead. Default 256.

@@ -98,6 +98,14 @@ func Run(ctx context.Context, cfg config.Config, logger *slog.Logger, ready func
 		PublicURL: cfg.PublicURL, Ready: &readyFlag, Limiter: limiter,
 	}
 
+	if cfg.PprofListen != "" {
+		pln, err := listenPprof(cfg.PprofListen)
+		if err != nil {
+			return err
+		}
+		defer servePprof(pln, logger)()
+	}
+
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w (is another server running there? choose another address with --listen)", cfg.Listen, err)
