@@ -22,6 +22,9 @@ type Conn interface {
 	Opened() time.Time
 }
 
+// keptQueue is the largest queue capacity a session keeps for reuse.
+const keptQueue = 16
+
 // Frame batching limits: several messages queued for a device go out in one
 // messages frame, and several frames in one write.
 const (
@@ -376,7 +379,11 @@ func (s *Session) writePass(ctx context.Context, out *batch) bool {
 		}
 	}
 	clear(items)
-	s.spare = items[:0]
+	if cap(items) <= keptQueue {
+		s.spare = items[:0]
+	} else {
+		s.spare = nil // a burst's queue is not kept by an idle session
+	}
 	var fetches []fetch
 	for t, rs := range s.regs {
 		if rs.fetch {
