@@ -233,6 +233,16 @@ func (a *acker) writeLocked(ctx context.Context) error {
 	return nil
 }
 
+// flush writes the held acks now, if any (the app is stopping the
+// client); a failure is left to the session's end.
+func (a *acker) flush() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if len(a.acks) > 0 && a.err == nil {
+		_ = a.writeLocked(context.Background())
+	}
+}
+
 // stop cancels a delayed write (the session is over; unsent acks mean
 // redeliveries, which the dedupe marks drop).
 func (a *acker) stop() {

@@ -115,8 +115,12 @@ func (c *Client) session(ctx context.Context) (end sessionEnd) {
 		return end
 	}
 	defer cn.close()
-	// Ending ctx interrupts a blocked read: say goodbye and close.
+	ack := &acker{c: c, cn: cn, delay: c.cfg.AckDelay}
+	defer ack.stop()
+	// Ending ctx interrupts a blocked read: send the acks held back (the
+	// server may forget those messages), say goodbye and close.
 	stopAfter := context.AfterFunc(ctx, func() {
+		ack.flush()
 		_ = cn.writeClose(ws.StatusNormalClosure, "")
 		_ = cn.close()
 	})
@@ -187,8 +191,6 @@ func (c *Client) session(ctx context.Context) (end sessionEnd) {
 	// ping) means the connection is dead.
 	silence := 2 * interval
 	var owed ackBatch
-	ack := &acker{c: c, cn: cn, delay: c.cfg.AckDelay}
-	defer ack.stop()
 	for {
 		if err := cn.nc.SetReadDeadline(time.Now().Add(silence)); err != nil {
 			end.err = err

@@ -564,3 +564,29 @@ func TestAckDelaySendsTheAckWhenTheDelayEnds(t *testing.T) {
 		t.Fatalf("delayed ack (-want +got):\n%s", diff)
 	}
 }
+
+func TestCancelSendsTheHeldAcksFirst(t *testing.T) {
+	fs := newFakeServer(t)
+	rec := newRecorder()
+	cfg := rec.config(fs.URL(), "", t)
+	cfg.AckDelay = time.Hour
+	c := mustNew(t, cfg)
+	tok := mustRegister(t, c, "app-1")
+	stop := startRun(t, c)
+	sc := fs.accept()
+	sc.handshake(noPing)
+	wait(t, rec.connected, "session")
+	sc.send(herald.Frame{Type: herald.FrameMessages, Messages: []herald.Message{msg(tok, 1, "a")}})
+	wait(t, rec.messages, "message")
+	if err := stop(); err != nil {
+		t.Fatalf("Run = %v", err)
+	}
+	if diff := cmp.Diff([]herald.Ack{{Token: tok, Seq: 1}}, sc.read().Acks); diff != "" {
+		t.Fatalf("ack before the close (-want +got):\n%s", diff)
+	}
+	_, err := sc.tryRead()
+	var ce wsutil.ClosedError
+	if !errors.As(err, &ce) || ce.Code != ws.StatusNormalClosure {
+		t.Fatalf("server read after the ack = %v, want a 1000 close", err)
+	}
+}
