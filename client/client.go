@@ -83,9 +83,8 @@ type Config struct {
 	// hold is drawn between half and one and a half times AckDelay, so
 	// that the devices a fan-out reached together do not all answer
 	// together. Acks go out at once when 50 entries are owed, and when Run
-	// is stopped. Default 0:
-	// each frame, or burst of frames already received, is acknowledged as
-	// soon as it is handled.
+	// is stopped. Default 0: each frame, or burst of frames already
+	// received, is acknowledged as soon as it is handled.
 	AckDelay time.Duration
 }
 
