@@ -685,14 +685,6 @@ func (c *wireTap) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// wireEvent is a message seen on a device's connection, or a server
-// restart (id "").
-type wireEvent struct {
-	id          string
-	seq         uint64
-	incarnation int
-}
-
 // sentMsg is a message answered 200.
 type sentMsg struct {
 	dev int
@@ -712,9 +704,8 @@ type ledger struct {
 	problems []string
 	progress chan struct{} // signalled (non-blocking) after each callback
 
-	incarnation int                 // server process: 0, then +1 per restart
-	sentIn      map[string]int      // message ID → incarnation that answered 200
-	wireLog     map[int][]wireEvent // device → what its connections carried
+	sentIn map[string]int // message ID → server process (onWire.incarnation) that answered 200
+	onWire wireLog
 }
 
 func newLedger(devices int) *ledger {
@@ -727,7 +718,7 @@ func newLedger(devices int) *ledger {
 		lastN:    make([]map[int]int, devices),
 		progress: make(chan struct{}, 1),
 		sentIn:   make(map[string]int),
-		wireLog:  make(map[int][]wireEvent),
+		onWire:   newWireLog(),
 	}
 	for i := range l.lastN {
 		l.lastN[i] = make(map[int]int)
@@ -758,7 +749,7 @@ func (l *ledger) sent(id string, dev int, tag string) {
 		l.problems = append(l.problems, fmt.Sprintf("message ID %s answered for %s and for %s", id, prev.tag, tag))
 	}
 	l.sentBy[id] = sentMsg{dev: dev, tag: tag}
-	l.sentIn[id] = l.incarnation
+	l.sentIn[id] = l.onWire.incarnation
 }
 
 // restarted marks that a new server process starts; the senders are
@@ -766,60 +757,32 @@ func (l *ledger) sent(id string, dev int, tag string) {
 func (l *ledger) restarted() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.incarnation++
-	for dev := range l.lastSeq {
-		l.wireLog[dev] = append(l.wireLog[dev], wireEvent{incarnation: l.incarnation})
-	}
+	l.onWire.restarted(len(l.lastSeq))
 }
 
 // wire records a message written by the server to device dev.
 func (l *ledger) wire(dev int, id string, seq uint64) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.wireLog[dev] = append(l.wireLog[dev], wireEvent{id: id, seq: seq, incarnation: l.incarnation})
+	l.onWire.add(dev, id, seq)
 }
 
-// wireDuplicates counts the messages written to a device more than once
-// (at-least-once redeliveries, which the SDK must drop).
+// wireDuplicates counts the messages written to a device more than once.
 func (l *ledger) wireDuplicates() int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	n := 0
-	for _, evs := range l.wireLog {
-		seen := make(map[string]bool)
-		for _, e := range evs {
-			if e.id == "" {
-				continue
-			}
-			if seen[e.id] {
-				n++
-			}
-			seen[e.id] = true
-		}
-	}
-	return n
+	return l.onWire.duplicates()
 }
 
 // wireAround logs what device dev received on the wire around the start of
-// server process inc: the last messages before it, the first after.
-// Called with mu held.
+// server process inc. Called with mu held.
 func (l *ledger) wireAround(t *testing.T, dev, inc int) {
 	t.Helper()
-	evs := l.wireLog[dev]
-	at := slices.IndexFunc(evs, func(e wireEvent) bool { return e.id == "" && e.incarnation == inc })
-	if at < 0 {
-		return
-	}
-	var b strings.Builder
-	for _, e := range evs[max(0, at-8):min(len(evs), at+12)] {
-		if e.id == "" {
-			fmt.Fprintf(&b, "\n\t---- server process %d starts", e.incarnation)
-			continue
-		}
+	around := l.onWire.around(dev, inc, func(e wireEvent) string {
 		_, ok := l.sentBy[e.id]
-		fmt.Fprintf(&b, "\n\tseq %d id %s (answered 200: %v, app callbacks: %d)", e.seq, e.id, ok, l.got[e.id])
-	}
-	t.Logf("device %d on the wire around the start of server process %d:%s", dev, inc, b.String())
+		return fmt.Sprintf("seq %d id %s (answered 200: %v, app callbacks: %d)", e.seq, e.id, ok, l.got[e.id])
+	})
+	t.Logf("device %d on the wire around the start of server process %d:%s", dev, inc, around)
 }
 
 // problem records something that must not happen.
@@ -958,8 +921,7 @@ func (l *ledger) check(t *testing.T) {
 			break
 		}
 		s, inc := l.sentBy[id], l.sentIn[id]
-		seen := slices.ContainsFunc(l.wireLog[s.dev], func(e wireEvent) bool { return e.id == id })
-		t.Logf("missing %s: answered 200 by server process %d, sent to device %d, on its wire: %v", id, inc, s.dev, seen)
+		t.Logf("missing %s: answered 200 by server process %d, sent to device %d, on its wire: %v", id, inc, s.dev, l.onWire.carried(s.dev, id))
 		l.wireAround(t, s.dev, inc)
 	}
 	dups := 0

@@ -319,8 +319,7 @@ type topicLedger struct {
 	problems    []string
 	progress    chan struct{} // signalled (non-blocking) after each first callback
 
-	incarnation int
-	wireLog     map[int][]wireEvent
+	onWire wireLog
 }
 
 func newTopicLedger(on [][]string) *topicLedger {
@@ -333,7 +332,7 @@ func newTopicLedger(on [][]string) *topicLedger {
 		lastTseq: make([]uint64, len(on)),
 		lastN:    make([]map[int]int, len(on)),
 		progress: make(chan struct{}, 1),
-		wireLog:  make(map[int][]wireEvent),
+		onWire:   newWireLog(),
 	}
 	for i := range l.lastN {
 		l.lastN[i] = make(map[int]int)
@@ -373,7 +372,7 @@ func (l *topicLedger) sent(id, tag string, cond bool) {
 		l.problemLocked("message ID %s answered for %s and for %s", id, prev.tag, tag)
 		return
 	}
-	l.sentBy[id] = topicSent{tag: tag, cond: cond, inc: l.incarnation}
+	l.sentBy[id] = topicSent{tag: tag, cond: cond, inc: l.onWire.incarnation}
 	g := l.got[id]
 	for dev := range l.on {
 		if l.isFor(dev, cond) && (g == nil || g.calls[dev] == 0) {
@@ -387,33 +386,20 @@ func (l *topicLedger) sent(id, tag string, cond bool) {
 func (l *topicLedger) restarted() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.incarnation++
-	for dev := range l.on {
-		l.wireLog[dev] = append(l.wireLog[dev], wireEvent{incarnation: l.incarnation})
-	}
+	l.onWire.restarted(len(l.on))
 }
 
 func (l *topicLedger) wire(dev int, id string, seq uint64) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.wireLog[dev] = append(l.wireLog[dev], wireEvent{id: id, seq: seq, incarnation: l.incarnation})
+	l.onWire.add(dev, id, seq)
 }
 
 // wireDuplicates counts the messages written to a device more than once.
 func (l *topicLedger) wireDuplicates() int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	n := 0
-	for _, evs := range l.wireLog {
-		seen := make(map[string]bool)
-		for _, e := range evs {
-			if e.id != "" && seen[e.id] {
-				n++
-			}
-			seen[e.id] = true
-		}
-	}
-	return n
+	return l.onWire.duplicates()
 }
 
 func (l *topicLedger) problem(format string, args ...any) {
@@ -584,8 +570,7 @@ func (l *topicLedger) check(t *testing.T) {
 		// messages were answered.
 		for dev, ids := range l.missingLocked() {
 			id := ids[0]
-			seen := slices.ContainsFunc(l.wireLog[dev], func(e wireEvent) bool { return e.id == id })
-			t.Logf("device %d misses %s, answered by server process %d; on its wire: %v", dev, id, l.sentBy[id].inc, seen)
+			t.Logf("device %d misses %s, answered by server process %d; on its wire: %v", dev, id, l.sentBy[id].inc, l.onWire.carried(dev, id))
 			l.wireAroundLocked(t, dev, l.sentBy[id].inc)
 		}
 	}
@@ -612,25 +597,15 @@ func (l *topicLedger) check(t *testing.T) {
 // start of server process inc. Called with mu held.
 func (l *topicLedger) wireAroundLocked(t *testing.T, dev, inc int) {
 	t.Helper()
-	evs := l.wireLog[dev]
-	at := slices.IndexFunc(evs, func(e wireEvent) bool { return e.id == "" && e.incarnation == inc })
-	if at < 0 {
-		at = 0
-	}
-	var b strings.Builder
-	for _, e := range evs[max(0, at-8):min(len(evs), at+12)] {
-		if e.id == "" {
-			fmt.Fprintf(&b, "\n\t---- server process %d starts", e.incarnation)
-			continue
-		}
+	around := l.onWire.around(dev, inc, func(e wireEvent) string {
 		_, ok := l.sentBy[e.id]
 		calls := 0
 		if g := l.got[e.id]; g != nil {
 			calls = g.calls[dev]
 		}
-		fmt.Fprintf(&b, "\n\ttseq %d id %s (answered 200: %v, app callbacks here: %d)", e.seq, e.id, ok, calls)
-	}
-	t.Logf("device %d on the wire around the start of server process %d:%s", dev, inc, b.String())
+		return fmt.Sprintf("tseq %d id %s (answered 200: %v, app callbacks here: %d)", e.seq, e.id, ok, calls)
+	})
+	t.Logf("device %d on the wire around the start of server process %d:%s", dev, inc, around)
 }
 
 // counts returns the messages answered 200 and the deliveries they owe.
@@ -677,14 +652,14 @@ func (l *topicLedger) unrecorded(t *testing.T) (all, some int) {
 				continue
 			}
 			fmt.Fprintf(&b, " device %d:", dev)
-			for _, e := range l.wireLog[dev] {
+			for _, e := range l.onWire.events[dev] {
 				if e.id == id {
 					fmt.Fprintf(&b, " wire(process %d)", e.incarnation)
 				}
 			}
 			fmt.Fprintf(&b, " callbacks %d;", g.calls[dev])
 		}
-		t.Logf("answer lost, delivered to some devices only: %s tseq %d n %s (%d server processes):%s", id, g.tseq, g.tag, l.incarnation+1, b.String())
+		t.Logf("answer lost, delivered to some devices only: %s tseq %d n %s (%d server processes):%s", id, g.tseq, g.tag, l.onWire.incarnation+1, b.String())
 	}
 	return all, some
 }
