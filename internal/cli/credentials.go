@@ -44,37 +44,20 @@ func credentialCommand(ctx context.Context, env *Env, args []string, name, usage
 	call func(ctx context.Context, c *apiClient, project string, pos []string) (Credentials, []byte, error),
 	print func(c Credentials),
 ) error {
-	var (
-		admin   adminFlags
-		project string
-		jsonOut bool
-	)
 	f := newFlagSet(name, usage, about, example)
-	projectFlag(f, &project)
-	if flags != nil {
-		flags(f)
-	}
-	admin.register(f)
-	f.Bool(&jsonOut, "json", false, "", "print the API's JSON answer")
-	rest, err := f.parse(env, args)
+	p, err := parseProjectCommand(env, name, f, args, flags, jsonUsage, positional...)
 	if err != nil {
 		return err
 	}
-	if err := positionalArgs(name, rest, positional...); err != nil {
-		return err
-	}
-	if err := requireProject(name, project); err != nil {
-		return err
-	}
-	c, err := admin.client(env, name)
+	c, err := p.client(env)
 	if err != nil {
 		return err
 	}
-	creds, raw, err := call(ctx, c, project, rest)
+	creds, raw, err := call(ctx, c, p.project, p.args)
 	if err != nil {
-		return admin.explainAdmin(err)
+		return p.admin.explainAdmin(err)
 	}
-	if jsonOut {
+	if p.json {
 		return writeRaw(env.Stdout, raw)
 	}
 	print(creds)

@@ -14,10 +14,8 @@ import (
 func runKeyCreate(ctx context.Context, env *Env, args []string) error {
 	const name = "key create"
 	var (
-		admin       adminFlags
-		project     string
-		out         string
-		force, jout bool
+		out   string
+		force bool
 	)
 	f := newFlagSet(name, "herald key create --project ID --out FILE [flags]",
 		"Create a service-account key for a project and write its JSON file (mode 0600).\n"+
@@ -26,21 +24,14 @@ func runKeyCreate(ctx context.Context, env *Env, args []string) error {
 			"The private key exists only in this file: the server keeps the public half.",
 		"herald key create --project demo --out sa.json\n"+
 			"herald send --credentials sa.json --token TOKEN --title Hello")
-	projectFlag(f, &project)
-	f.String(&out, "out", "", "", "`FILE` to write the service-account JSON to; - for stdout")
-	f.Bool(&force, "force", false, "", "overwrite FILE if it exists")
-	admin.register(f)
-	f.Bool(&jout, "json", false, "", "print the API's JSON answer on stdout (it includes the private key)")
-	rest, err := f.parse(env, args)
+	p, err := parseProjectCommand(env, name, f, args, func(f *flagSet) {
+		f.String(&out, "out", "", "", "`FILE` to write the service-account JSON to; - for stdout")
+		f.Bool(&force, "force", false, "", "overwrite FILE if it exists")
+	}, "print the API's JSON answer on stdout (it includes the private key)")
 	if err != nil {
 		return err
 	}
-	if err := positionalArgs(name, rest); err != nil {
-		return err
-	}
-	if err := requireProject(name, project); err != nil {
-		return err
-	}
+	project, jout := p.project, p.json
 	if out == "" {
 		return usageErrorf(name, "--out is required: the file to write the service account to, e.g. --out sa.json")
 	}
@@ -55,13 +46,13 @@ func runKeyCreate(ctx context.Context, env *Env, args []string) error {
 			return fmt.Errorf("check --out: %w", err)
 		}
 	}
-	c, err := admin.client(env, name)
+	c, err := p.client(env)
 	if err != nil {
 		return err
 	}
 	k, raw, err := c.createKey(ctx, project)
 	if err != nil {
-		return admin.explainAdmin(err)
+		return p.admin.explainAdmin(err)
 	}
 	sa := append([]byte(nil), k.ServiceAccount...)
 	sa = append(sa, '\n')
@@ -149,37 +140,23 @@ func shellQuote(s string) string {
 }
 
 func runKeyList(ctx context.Context, env *Env, args []string) error {
-	const name = "key list"
-	var (
-		admin   adminFlags
-		project string
-		jsonOut bool
-	)
-	f := newFlagSet(name, "herald key list --project ID [flags]",
+	f := newFlagSet("key list", "herald key list --project ID [flags]",
 		"List the service-account keys of a project, revoked ones included.",
 		"herald key list --project demo")
-	projectFlag(f, &project)
-	admin.register(f)
-	f.Bool(&jsonOut, "json", false, "", "print the API's JSON answer")
-	rest, err := f.parse(env, args)
+	p, err := parseProjectCommand(env, "key list", f, args, nil, jsonUsage)
 	if err != nil {
 		return err
 	}
-	if err := positionalArgs(name, rest); err != nil {
-		return err
-	}
-	if err := requireProject(name, project); err != nil {
-		return err
-	}
-	c, err := admin.client(env, name)
+	c, err := p.client(env)
 	if err != nil {
 		return err
 	}
+	project := p.project
 	keys, raw, err := c.listKeys(ctx, project)
 	if err != nil {
-		return admin.explainAdmin(err)
+		return p.admin.explainAdmin(err)
 	}
-	if jsonOut {
+	if p.json {
 		return writeRaw(env.Stdout, raw)
 	}
 	if len(keys) == 0 {
@@ -194,32 +171,20 @@ func runKeyList(ctx context.Context, env *Env, args []string) error {
 }
 
 func runKeyRevoke(ctx context.Context, env *Env, args []string) error {
-	const name = "key revoke"
-	var (
-		admin   adminFlags
-		project string
-	)
-	f := newFlagSet(name, "herald key revoke --project ID KEY_ID [flags]",
+	f := newFlagSet("key revoke", "herald key revoke --project ID KEY_ID [flags]",
 		"Revoke a service-account key: its access tokens stop working at once.",
 		"herald key revoke --project demo 3f2a9c")
-	projectFlag(f, &project)
-	admin.register(f)
-	rest, err := f.parse(env, args)
+	p, err := parseProjectCommand(env, "key revoke", f, args, nil, "", "KEY_ID (see herald key list)")
 	if err != nil {
 		return err
 	}
-	if err := positionalArgs(name, rest, "KEY_ID (see herald key list)"); err != nil {
-		return err
-	}
-	if err := requireProject(name, project); err != nil {
-		return err
-	}
-	c, err := admin.client(env, name)
+	c, err := p.client(env)
 	if err != nil {
 		return err
 	}
+	project, rest := p.project, p.args
 	if err := c.revokeKey(ctx, project, rest[0]); err != nil {
-		return admin.explainAdmin(err)
+		return p.admin.explainAdmin(err)
 	}
 	fmt.Fprintf(env.Stdout, "revoked key %s of project %s\n", rest[0], project)
 	return nil
