@@ -198,12 +198,13 @@ type conn struct {
 	writeBy time.Time
 }
 
-// extendWriteDeadline gives the next write writeTimeout, give or take a
-// second: the deadline moves only when it is a second old, as setting it
-// costs a timer update. Called with mu held.
+// extendWriteDeadline gives the next write between half of writeTimeout
+// and all of it: the deadline moves only when half of it has passed, as
+// setting it costs a timer update (a device written to once a second
+// would otherwise pay one per write). Called with mu held.
 func (c *conn) extendWriteDeadline() {
 	now := time.Now()
-	if c.writeBy.Sub(now) > writeTimeout-time.Second {
+	if c.writeBy.Sub(now) > writeTimeout/2 {
 		return
 	}
 	c.writeBy = now.Add(writeTimeout)
