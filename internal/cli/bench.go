@@ -106,13 +106,9 @@ func runBench(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	tok, err := o.admin.credential()
+	tok, exe, err := benchSetup(&o.admin, "bench")
 	if err != nil {
 		return err
-	}
-	exe, err := os.Executable()
-	if err != nil {
-		return fmt.Errorf("bench: find the herald binary for the agents: %w", err)
 	}
 	o.cfg.AdminToken = tok
 	o.cfg.AgentCommand = []string{exe, "bench", benchAgentArg}
@@ -204,18 +200,26 @@ func parseBenchTopic(env *Env, args []string) (benchTopicOptions, error) {
 	return o, nil
 }
 
+// benchSetup returns what both benches need before they start: the admin
+// credential, and this binary, which runs their agent processes.
+func benchSetup(admin *adminFlags, cmd string) (token, exe string, err error) {
+	if token, err = admin.credential(); err != nil {
+		return "", "", err
+	}
+	if exe, err = os.Executable(); err != nil {
+		return "", "", fmt.Errorf("%s: find the herald binary for the agents: %w", cmd, err)
+	}
+	return token, exe, nil
+}
+
 func runBenchTopic(ctx context.Context, env *Env, args []string) error {
 	o, err := parseBenchTopic(env, args)
 	if err != nil {
 		return err
 	}
-	tok, err := o.admin.credential()
+	tok, exe, err := benchSetup(&o.admin, "bench topic")
 	if err != nil {
 		return err
-	}
-	exe, err := os.Executable()
-	if err != nil {
-		return fmt.Errorf("bench topic: find the herald binary for the agents: %w", err)
 	}
 	o.cfg.AdminToken = tok
 	o.cfg.AgentCommand = []string{exe, "bench", benchAgentArg}
