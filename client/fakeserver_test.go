@@ -23,7 +23,7 @@ import (
 // each WebSocket connection is handed to the test, which then plays the
 // server's frames step by step.
 type fakeServer struct {
-	t     *testing.T
+	t     testing.TB
 	srv   *httptest.Server
 	conns chan *serverConn
 
@@ -42,7 +42,7 @@ type fakeReg struct {
 // projectOf is the project every fake app key belongs to.
 const fakeProject = "demo"
 
-func newFakeServer(t *testing.T) *fakeServer {
+func newFakeServer(t testing.TB) *fakeServer {
 	t.Helper()
 	fs := &fakeServer{
 		t:       t,
@@ -222,7 +222,7 @@ const testTimeout = 10 * time.Second
 
 // serverConn is the server's end of one device connection.
 type serverConn struct {
-	t  *testing.T
+	t  testing.TB
 	nc net.Conn
 	r  *bufio.Reader
 }

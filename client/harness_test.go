@@ -69,7 +69,7 @@ func (w testWriter) Write(p []byte) (int, error) {
 }
 
 // wait receives one value from ch or fails the test.
-func wait[T any](t *testing.T, ch <-chan T, what string) T {
+func wait[T any](t testing.TB, ch <-chan T, what string) T {
 	t.Helper()
 	select {
 	case v := <-ch:
@@ -93,7 +93,7 @@ func none[T any](t *testing.T, ch <-chan T, what string) {
 
 // startRun runs c.Run until the test ends (or stop is called) and returns
 // stop, which cancels Run and returns its error.
-func startRun(t *testing.T, c *Client) (stop func() error) {
+func startRun(t testing.TB, c *Client) (stop func() error) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -148,7 +148,7 @@ func texts(ms []herald.Message) []string {
 }
 
 // mustNew builds a client or fails.
-func mustNew(t *testing.T, cfg Config) *Client {
+func mustNew(t testing.TB, cfg Config) *Client {
 	t.Helper()
 	c, err := New(cfg)
 	if err != nil {
@@ -158,7 +158,7 @@ func mustNew(t *testing.T, cfg Config) *Client {
 }
 
 // mustRegister registers appKey or fails.
-func mustRegister(t *testing.T, c *Client, appKey string) string {
+func mustRegister(t testing.TB, c *Client, appKey string) string {
 	t.Helper()
 	tok, err := c.Register(context.Background(), appKey)
 	if err != nil {
