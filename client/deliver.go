@@ -80,7 +80,7 @@ func (c *Client) handleMessages(ctx context.Context, msgs []herald.Message, out 
 		m := &msgs[i]
 		topic := m.TopicSeq != 0
 		c.mu.Lock()
-		r := c.st.Registrations[c.st.appKeyOf(m.Token)]
+		_, r := c.st.byToken(m.Token)
 		isNew := r != nil && r.isNew(topic, m.Seq, m.TopicSeq)
 		c.mu.Unlock()
 		if r == nil {
@@ -120,7 +120,7 @@ func (r *registration) isNew(topic bool, seq, tseq uint64) bool {
 // message is.
 func (c *Client) handleDeleted(d herald.Deleted, out *ackBatch) {
 	c.mu.Lock()
-	r := c.st.Registrations[c.st.appKeyOf(d.Token)]
+	_, r := c.st.byToken(d.Token)
 	isNew := r != nil && d.Seq > r.LastHandled
 	c.mu.Unlock()
 	if r == nil {
@@ -297,15 +297,12 @@ func (c *Client) deliver(ctx context.Context, m herald.Message) {
 // already been applied and is not reported again.
 func (c *Client) handleTokenRefresh(tr herald.TokenRefresh) error {
 	c.mu.Lock()
-	appKey := c.st.appKeyOf(tr.Old)
-	if appKey != "" {
-		r := c.st.Registrations[appKey]
-		// The new token starts its own sequence; topic log positions are
-		// the project's, and the server moved the cursor with the token.
-		r.Token, r.LastHandled = tr.New, 0
+	appKey, r := c.st.byToken(tr.Old)
+	if r != nil {
+		c.st.setToken(appKey, tr.New)
 	}
 	c.mu.Unlock()
-	if appKey == "" {
+	if r == nil {
 		return nil
 	}
 	if err := c.save(); err != nil {

@@ -77,7 +77,7 @@ func (c *Client) registerLocked(ctx context.Context, appKey string) (token strin
 		c.mu.Unlock()
 		return "", false, errors.New("server created no device credential")
 	}
-	c.st.Registrations[appKey] = &registration{Token: ans.Token, ProjectID: ans.ProjectID}
+	c.st.put(appKey, &registration{Token: ans.Token, ProjectID: ans.ProjectID})
 	c.mu.Unlock()
 	c.signalChanged()
 	if err := c.save(); err != nil {
@@ -128,7 +128,7 @@ func (c *Client) RefreshToken(ctx context.Context, appKey string) (string, error
 	}
 	c.mu.Lock()
 	if r := c.st.Registrations[appKey]; r != nil && r.Token == old {
-		r.Token, r.LastHandled = ans.Token, 0 // LastHandledTopic carries over (project log positions)
+		c.st.setToken(appKey, ans.Token)
 		if ans.ProjectID != "" {
 			r.ProjectID = ans.ProjectID
 		}
@@ -169,7 +169,7 @@ func (c *Client) DeleteToken(ctx context.Context, appKey string) error {
 		}
 	}
 	c.mu.Lock()
-	delete(c.st.Registrations, appKey)
+	c.st.remove(appKey)
 	c.mu.Unlock()
 	if err := c.save(); err != nil {
 		return fmt.Errorf("client: delete token: %w", err)

@@ -353,8 +353,8 @@ func (c *Client) reregisterUnregistered(ctx context.Context, statuses []herald.R
 		if s.Status != herald.StatusUnregistered {
 			continue
 		}
-		if k := c.st.appKeyOf(s.Token); k != "" {
-			*c.st.Registrations[k] = registration{}
+		if k, r := c.st.byToken(s.Token); r != nil {
+			c.st.lose(k)
 			lost = true
 		}
 	}

@@ -23,6 +23,12 @@ type state struct {
 	// device or the token); Run registers it again and reports the new
 	// token through OnNewToken.
 	Registrations map[string]*registration `json:"registrations"`
+
+	// tokens maps each token of Registrations to its app key: the frames
+	// name tokens, a message frame one per message. Registrations and
+	// their tokens change only through the methods below, which keep it
+	// in step.
+	tokens map[string]string
 }
 
 // registration is one app's registration on this device.
@@ -43,25 +49,69 @@ type registration struct {
 }
 
 func newState() *state {
-	return &state{Registrations: make(map[string]*registration)}
+	return &state{Registrations: make(map[string]*registration), tokens: make(map[string]string)}
 }
 
-// appKeyOf returns the app key holding token, or "".
-func (s *state) appKeyOf(token string) string {
-	for k, r := range s.Registrations {
-		if r.Token == token {
-			return k
-		}
+// byToken returns the registration holding token and its app key, or nil.
+func (s *state) byToken(token string) (appKey string, r *registration) {
+	appKey, ok := s.tokens[token]
+	if !ok {
+		return "", nil
 	}
-	return ""
+	return appKey, s.Registrations[appKey]
+}
+
+// put makes r the registration of appKey.
+func (s *state) put(appKey string, r *registration) {
+	if old := s.Registrations[appKey]; old != nil {
+		s.unindex(appKey, old.Token)
+	}
+	s.Registrations[appKey] = r
+	if r.Token != "" {
+		s.tokens[r.Token] = appKey
+	}
+}
+
+// setToken gives the registration of appKey a new token, which starts its
+// own sequence: its dedupe mark is zero. The topic mark stays (topic log
+// positions are the project's, and the server moves the topic cursor to
+// the new token).
+func (s *state) setToken(appKey, token string) {
+	r := s.Registrations[appKey]
+	s.unindex(appKey, r.Token)
+	r.Token, r.LastHandled = token, 0
+	s.tokens[token] = appKey
+}
+
+// remove forgets appKey: Run will not register it again.
+func (s *state) remove(appKey string) {
+	if r := s.Registrations[appKey]; r != nil {
+		s.unindex(appKey, r.Token)
+		delete(s.Registrations, appKey)
+	}
+}
+
+// lose drops the token of appKey (and all that goes with it), keeping the
+// app key so that Run registers it again.
+func (s *state) lose(appKey string) {
+	r := s.Registrations[appKey]
+	s.unindex(appKey, r.Token)
+	*r = registration{}
 }
 
 // forgetDevice drops the device credential and every token, keeping the app
 // keys so that they can be registered again.
 func (s *state) forgetDevice() {
 	s.Device = nil
-	for _, r := range s.Registrations {
-		*r = registration{}
+	for k := range s.Registrations {
+		s.lose(k)
+	}
+}
+
+// unindex drops token from the index if it points at appKey.
+func (s *state) unindex(appKey, token string) {
+	if token != "" && s.tokens[token] == appKey {
+		delete(s.tokens, token)
 	}
 }
 
@@ -91,8 +141,9 @@ func (st stateStore) load() (*state, error) {
 	}
 	for k, r := range s.Registrations {
 		if r == nil {
-			s.Registrations[k] = &registration{}
+			r = &registration{}
 		}
+		s.put(k, r)
 	}
 	return s, nil
 }

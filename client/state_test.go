@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/heraldpush/herald"
 )
 
@@ -29,7 +30,7 @@ func TestStateSurvivesARestart(t *testing.T) {
 			"app-2": {Token: tok2, ProjectID: fakeProject},
 		},
 	}
-	if diff := cmp.Diff(want, readStateFile(t, dir)); diff != "" {
+	if diff := cmp.Diff(want, readStateFile(t, dir), cmpopts.IgnoreUnexported(state{})); diff != "" {
 		t.Fatalf("state.json (-want +got):\n%s", diff)
 	}
 	fi, err := os.Stat(filepath.Join(dir, stateFileName))
@@ -199,5 +200,79 @@ func TestRegisterWithAnUnknownDeviceStartsANewDevice(t *testing.T) {
 	c.mu.Unlock()
 	if dev == "dev-1" || !kept {
 		t.Fatalf("device %q, app-1 kept for re-registration %t (old token %s)", dev, kept, tok1)
+	}
+}
+
+// The token index follows every change of the registrations: register,
+// refresh (the app's and the server's), re-registration of lost tokens,
+// a forgotten device, delete, and a restart from StateDir.
+func TestTokenIndexFollowsTheRegistrations(t *testing.T) {
+	fs := newFakeServer(t)
+	ctx := context.Background()
+	dir := t.TempDir()
+	c := mustNew(t, Config{Server: fs.URL(), StateDir: dir})
+	tok1 := mustRegister(t, c, "app-1")
+	tok2 := mustRegister(t, c, "app-2")
+	checkTokenIndex(t, c, tok1, tok2)
+
+	tok1b, err := c.RefreshToken(ctx, "app-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkTokenIndex(t, c, tok1, tok2, tok1b)
+
+	if err := c.handleTokenRefresh(herald.TokenRefresh{Old: tok2, New: "tok-from-server"}); err != nil {
+		t.Fatal(err)
+	}
+	checkTokenIndex(t, c, tok1, tok2, tok1b, "tok-from-server")
+
+	if err := c.reregisterUnregistered(ctx, []herald.RegistrationStatus{{Token: tok1b, Status: herald.StatusUnregistered}}); err != nil {
+		t.Fatal(err)
+	}
+	tok1c, _ := c.Token("app-1")
+	checkTokenIndex(t, c, tok1, tok2, tok1b, "tok-from-server", tok1c)
+
+	// A new device for app-3 forgets every token; Run registers the others
+	// again.
+	fs.forgetDevices()
+	tok3 := mustRegister(t, c, "app-3")
+	checkTokenIndex(t, c, tok1, tok2, tok1b, "tok-from-server", tok1c, tok3)
+	if err := c.registerLost(ctx); err != nil {
+		t.Fatal(err)
+	}
+	tok1d, _ := c.Token("app-1")
+	tok2d, _ := c.Token("app-2")
+	checkTokenIndex(t, c, tok1, tok2, tok1b, "tok-from-server", tok1c, tok3, tok1d, tok2d)
+
+	if err := c.DeleteToken(ctx, "app-3"); err != nil {
+		t.Fatal(err)
+	}
+	checkTokenIndex(t, c, tok3, tok1d, tok2d)
+
+	c2 := mustNew(t, Config{Server: fs.URL(), StateDir: dir})
+	checkTokenIndex(t, c2, tok3, tok1d, tok2d)
+}
+
+// checkTokenIndex checks that c's index holds exactly the tokens of its
+// registrations, and that each of tokens leads to the app key holding it
+// now, or to nothing.
+func checkTokenIndex(t *testing.T, c *Client, tokens ...string) {
+	t.Helper()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	holder := map[string]string{}
+	for k, r := range c.st.Registrations {
+		if r.Token != "" {
+			holder[r.Token] = k
+		}
+	}
+	if diff := cmp.Diff(holder, c.st.tokens); diff != "" {
+		t.Fatalf("token index (-registrations +index):\n%s", diff)
+	}
+	for _, tok := range tokens {
+		k, r := c.st.byToken(tok)
+		if k != holder[tok] || (r == nil) != (k == "") || (r != nil && r != c.st.Registrations[k]) {
+			t.Errorf("byToken(%s) = %q, %v; held by %q", tok, k, r, holder[tok])
+		}
 	}
 }
