@@ -220,7 +220,12 @@ func (a *acker) fire() {
 	}
 }
 
+// writeLocked writes the acks held. If ctx is done it writes nothing and
+// keeps them: Run is stopping, and the session's goodbye sends them.
 func (a *acker) writeLocked(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	if a.timer != nil {
 		a.timer.Stop()
 		a.timer = nil
@@ -231,16 +236,6 @@ func (a *acker) writeLocked(ctx context.Context) error {
 		return fmt.Errorf("send ack: %w", err)
 	}
 	return nil
-}
-
-// flush writes the held acks now, if any (the app is stopping the
-// client); a failure is left to the session's end.
-func (a *acker) flush() {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if len(a.acks) > 0 && a.err == nil {
-		_ = a.writeLocked(context.Background())
-	}
 }
 
 // stop cancels a delayed write (the session is over; unsent acks mean

@@ -23,6 +23,10 @@ const pingJSON = `{"type":"ping"}`
 // where the device left off: the hello frame tells the server the last
 // sequence handled for each token, and the server resends the rest.
 //
+// A connection on which nothing arrives for twice the server's ping
+// interval (up to a sixteenth more) is taken for dead: Run closes it and
+// reconnects.
+//
 // Run also keeps the registrations alive: if the server forgot the device
 // (close code 4001) or a token (welcome status "unregistered"), it
 // registers the apps again and reports each new token through OnNewToken.
@@ -117,20 +121,29 @@ func (c *Client) session(ctx context.Context) (end sessionEnd) {
 	defer cn.close()
 	ack := &acker{c: c, cn: cn, delay: c.cfg.AckDelay}
 	defer ack.stop()
-	// Ending ctx interrupts a blocked read: send the acks held back (the
-	// server may forget those messages), say goodbye and close.
-	stopAfter := context.AfterFunc(ctx, func() {
-		ack.flush()
-		_ = cn.writeClose(ws.StatusNormalClosure, "")
-		_ = cn.close()
-	})
-	defer stopAfter()
+	var owed ackBatch
+	// Ending ctx interrupts a blocked read (a read deadline in the past;
+	// whoever sets the deadline checks ctx after). The session then sends
+	// the acks it owes and holds (the server may forget those messages),
+	// including those of a frame handled meanwhile, and says goodbye.
+	stopAfter := context.AfterFunc(ctx, func() { _ = cn.nc.SetReadDeadline(time.Unix(1, 0)) })
+	defer func() {
+		stopAfter()
+		if ctx.Err() != nil {
+			_ = ack.settle(context.Background(), &owed, true)
+			_ = cn.writeClose(ws.StatusNormalClosure, "")
+		}
+	}()
 
 	if err := cn.writeFrame(ctx, hello); err != nil {
 		end.err = fmt.Errorf("send hello: %w", err)
 		return end
 	}
 	if err := cn.nc.SetReadDeadline(time.Now().Add(welcomeTimeout)); err != nil {
+		end.err = err
+		return end
+	}
+	if err := ctx.Err(); err != nil {
 		end.err = err
 		return end
 	}
@@ -188,11 +201,22 @@ func (c *Client) session(ctx context.Context) (end sessionEnd) {
 	}
 
 	// Twice the ping interval without a frame (the server answers every
-	// ping) means the connection is dead.
+	// ping) means the connection is dead. Moving the read deadline costs a
+	// timer update, and a fan-out brings frames by the thousand: it is set
+	// a sixteenth of the silence further out, and moved only once it has
+	// aged by that much. A wait for a frame thus ends after between 2 and
+	// 2⅛ intervals of silence.
 	silence := 2 * interval
-	var owed ackBatch
+	var readBy time.Time
 	for {
-		if err := cn.nc.SetReadDeadline(time.Now().Add(silence)); err != nil {
+		if now := time.Now(); readBy.Sub(now) < silence {
+			readBy = now.Add(silence + silence/16)
+			if err := cn.nc.SetReadDeadline(readBy); err != nil {
+				end.err = err
+				return end
+			}
+		}
+		if err := ctx.Err(); err != nil {
 			end.err = err
 			return end
 		}

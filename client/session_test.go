@@ -590,3 +590,40 @@ func TestCancelSendsTheHeldAcksFirst(t *testing.T) {
 		t.Fatalf("server read after the ack = %v, want a 1000 close", err)
 	}
 }
+
+// Stopping Run while the app handles a message still acknowledges that
+// message before the goodbye, held back (AckDelay) or not.
+func TestCancelDuringACallbackAcksThatMessage(t *testing.T) {
+	for _, delay := range []time.Duration{0, time.Hour} {
+		t.Run(fmt.Sprintf("ack-delay=%v", delay), func(t *testing.T) {
+			fs := newFakeServer(t)
+			entered, release := make(chan struct{}), make(chan struct{})
+			c := mustNew(t, Config{
+				Server:    fs.URL(),
+				AckDelay:  delay,
+				OnMessage: func(context.Context, herald.Message) { entered <- struct{}{}; <-release },
+			})
+			tok := mustRegister(t, c, "app-1")
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() { done <- c.Run(ctx) }()
+			sc := fs.accept()
+			sc.handshake(noPing)
+			sc.send(herald.Frame{Type: herald.FrameMessages, Messages: []herald.Message{msg(tok, 1, "a")}})
+			wait(t, entered, "the callback")
+			cancel()
+			close(release)
+			if err := wait(t, done, "Run to return"); err != nil {
+				t.Fatalf("Run = %v", err)
+			}
+			if diff := cmp.Diff([]herald.Ack{{Token: tok, Seq: 1}}, sc.read().Acks); diff != "" {
+				t.Fatalf("ack before the close (-want +got):\n%s", diff)
+			}
+			_, err := sc.tryRead()
+			var ce wsutil.ClosedError
+			if !errors.As(err, &ce) || ce.Code != ws.StatusNormalClosure {
+				t.Fatalf("server read after the ack = %v, want a 1000 close", err)
+			}
+		})
+	}
+}
