@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gobwas/ws"
 	"github.com/heraldpush/herald"
 )
 
@@ -165,8 +166,15 @@ type acker struct {
 	mu    sync.Mutex
 	acks  []herald.Ack
 	n     int
-	timer *time.Timer // the delayed write, nil if none
-	err   error       // a delayed write failed: the session ends
+	frame []byte // the ack frame being written; reused
+	err   error  // a delayed write failed: the session ends
+	// timer runs fire once the delay ends; made on the first delay and
+	// reused (Reset) for the next ones. armed says a delayed write is
+	// due; stale counts the fires that were stopped too late (already
+	// started, waiting for mu), which must do nothing.
+	timer *time.Timer
+	armed bool
+	stale int
 }
 
 // settle saves the dedupe marks of b if they changed, then hands its acks
@@ -197,10 +205,16 @@ func (a *acker) settle(ctx context.Context, b *ackBatch, now bool) error {
 	if now || a.delay <= 0 || a.n >= maxOwed {
 		return a.writeLocked(ctx)
 	}
-	if a.timer == nil {
+	if !a.armed {
 		// Half to one and a half times the delay: devices that got the
 		// same fan-out do not all answer at the same moment.
-		a.timer = time.AfterFunc(a.delay/2+rand.N(a.delay), a.fire)
+		d := a.delay/2 + rand.N(a.delay)
+		if a.timer == nil {
+			a.timer = time.AfterFunc(d, a.fire)
+		} else {
+			a.timer.Reset(d)
+		}
+		a.armed = true
 	}
 	return nil
 }
@@ -210,7 +224,11 @@ func (a *acker) settle(ctx context.Context, b *ackBatch, now bool) error {
 func (a *acker) fire() {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.timer = nil
+	if a.stale > 0 {
+		a.stale--
+		return
+	}
+	a.armed = false
 	if len(a.acks) == 0 {
 		return
 	}
@@ -226,11 +244,9 @@ func (a *acker) writeLocked(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if a.timer != nil {
-		a.timer.Stop()
-		a.timer = nil
-	}
-	err := a.cn.writeFrame(ctx, herald.Frame{Type: herald.FrameAck, Acks: a.acks})
+	a.disarmLocked()
+	a.frame = appendAckFrame(a.frame[:0], a.acks)
+	err := a.cn.writeRaw(ws.OpText, a.frame)
 	a.acks, a.n = a.acks[:0], 0
 	if err != nil {
 		return fmt.Errorf("send ack: %w", err)
@@ -238,15 +254,20 @@ func (a *acker) writeLocked(ctx context.Context) error {
 	return nil
 }
 
+// disarmLocked cancels the delayed write, if one is due.
+func (a *acker) disarmLocked() {
+	if a.armed && !a.timer.Stop() {
+		a.stale++ // its fire has started: it will find stale set
+	}
+	a.armed = false
+}
+
 // stop cancels a delayed write (the session is over; unsent acks mean
 // redeliveries, which the dedupe marks drop).
 func (a *acker) stop() {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if a.timer != nil {
-		a.timer.Stop()
-		a.timer = nil
-	}
+	a.disarmLocked()
 }
 
 // addAck raises the ack of a's token to a's Seq and TopicSeq, keeping

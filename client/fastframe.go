@@ -2,6 +2,8 @@ package client
 
 import (
 	"encoding/json"
+	"strconv"
+	"unicode/utf8"
 
 	"github.com/heraldpush/herald"
 	"github.com/heraldpush/herald/internal/jsonscan"
@@ -153,4 +155,47 @@ func decodeData(s *jsonscan.Scanner) (map[string]string, bool) {
 func decodeRaw(s *jsonscan.Scanner, v any) bool {
 	raw, ok := s.RawObject()
 	return ok && json.Unmarshal(raw, v) == nil
+}
+
+// appendAckFrame appends the ack frame of acks, byte for byte as
+// json.Marshal writes herald.Frame{Type: herald.FrameAck, Acks: acks}
+// (FuzzAckFrame checks this), without its reflection: a device in a
+// fan-out writes one for every frame or held batch.
+func appendAckFrame(dst []byte, acks []herald.Ack) []byte {
+	dst = append(dst, `{"type":"`+herald.FrameAck+`"`...)
+	if len(acks) == 0 {
+		return append(dst, '}')
+	}
+	dst = append(dst, `,"acks":[`...)
+	for i, a := range acks {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, `{"token":`...)
+		dst = appendJSONString(dst, a.Token)
+		if a.Seq != 0 {
+			dst = strconv.AppendUint(append(dst, `,"seq":`...), a.Seq, 10)
+		}
+		if a.TopicSeq != 0 {
+			dst = strconv.AppendUint(append(dst, `,"tseq":`...), a.TopicSeq, 10)
+		}
+		dst = append(dst, '}')
+	}
+	return append(dst, "]}"...)
+}
+
+// appendJSONString appends s quoted as encoding/json quotes it: printable
+// ASCII other than the characters it escapes is copied, anything else
+// (rare in a token) is left to encoding/json.
+func appendJSONString(dst []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c < 0x20, c >= utf8.RuneSelf, c == '"', c == '\\', c == '<', c == '>', c == '&':
+			b, _ := json.Marshal(s) // a string always encodes
+			return append(dst, b...)
+		}
+	}
+	dst = append(dst, '"')
+	dst = append(dst, s...)
+	return append(dst, '"')
 }

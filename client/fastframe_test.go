@@ -109,3 +109,23 @@ func BenchmarkDecodeMessagesFrame(b *testing.B) {
 		}
 	})
 }
+
+// FuzzAckFrame checks the hand-written ack frame against encoding/json:
+// the same bytes for up to three acks of any tokens and positions.
+func FuzzAckFrame(f *testing.F) {
+	f.Add(uint8(1), "tok-3-app-1", uint64(7), uint64(0), "", uint64(0), uint64(0))
+	f.Add(uint8(2), "tok-1", uint64(0), uint64(18446744073709551615), "tok-2", uint64(3), uint64(4))
+	f.Add(uint8(3), "a\"b\\c<d>&e", uint64(1), uint64(1), "ünï\u2028\u2029\x00\x1f\x7f\xff", uint64(9), uint64(0))
+	f.Add(uint8(0), "", uint64(0), uint64(0), "", uint64(0), uint64(0))
+	f.Fuzz(func(t *testing.T, n uint8, tok1 string, seq1, tseq1 uint64, tok2 string, seq2, tseq2 uint64) {
+		all := []herald.Ack{{Token: tok1, Seq: seq1, TopicSeq: tseq1}, {Token: tok2, Seq: seq2, TopicSeq: tseq2}, {Token: tok1 + tok2, Seq: seq2, TopicSeq: tseq1}}
+		acks := all[:int(n)%(len(all)+1)]
+		want, err := json.Marshal(herald.Frame{Type: herald.FrameAck, Acks: acks})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := appendAckFrame([]byte("x"), acks); string(got) != "x"+string(want) {
+			t.Fatalf("ack frame of %+v:\n got %s\nwant x%s", acks, got, want)
+		}
+	})
+}
