@@ -12,17 +12,24 @@ import (
 	"github.com/heraldpush/herald"
 )
 
-// decodeServerFrame decodes a server→device frame. Unlike herald.DecodeFrame
-// it is lenient, as a client must be towards a newer server: unknown members
+// serverFrame decodes a server→device frame. Unlike herald.DecodeFrame it
+// is lenient, as a client must be towards a newer server: unknown members
 // are ignored, and a frame of an unknown type is reported with known false
-// (and no error) so that the caller can skip it. Known frames are validated.
-func decodeServerFrame(b []byte) (f herald.Frame, known bool, err error) {
-	if f, ok := decodeMessagesFast(b); ok {
+// (and no error) so that the caller can skip it. Known frames are
+// validated. A messages frame is valid until the next call.
+func (d *frameDecoder) serverFrame(b []byte) (herald.Frame, bool, error) {
+	if f, ok := d.messagesFast(b); ok {
 		if err := f.Validate(); err != nil {
 			return herald.Frame{}, false, err
 		}
 		return f, true, nil
 	}
+	return decodeFrameJSON(b)
+}
+
+// decodeFrameJSON is serverFrame with encoding/json, for the frames
+// outside the fast path.
+func decodeFrameJSON(b []byte) (f herald.Frame, known bool, err error) {
 	if err := json.Unmarshal(b, &f); err != nil {
 		return herald.Frame{}, false, fmt.Errorf("%w: %v", herald.ErrBadFrame, err)
 	}

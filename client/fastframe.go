@@ -3,13 +3,37 @@ package client
 import (
 	"encoding/json"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/heraldpush/herald"
 	"github.com/heraldpush/herald/internal/jsonscan"
 )
 
-// decodeMessagesFast decodes a messages frame as Herald servers write it,
+// frameDecoder decodes the frames of one connection, as they are read one
+// after the other. It reuses what the app never sees from one frame to
+// the next (the array of messages: the app gets copies), and allocates
+// little per message: strings that repeat from message to message (token,
+// project, topic, data keys) are interned, and the others of a message
+// (its ID and data values) share one allocation, so that they keep each
+// other alive, but nothing of other messages.
+type frameDecoder struct {
+	msgs   []herald.Message
+	intern map[string]string
+	// The data of the message being decoded: its keys, and its values
+	// (within the frame).
+	keys []string
+	vals [][]byte
+}
+
+// Bounds of the intern table: it starts over when full, and longer
+// strings are not interned.
+const (
+	maxInterned    = 256
+	maxInternedLen = 128
+)
+
+// messagesFast decodes a messages frame as Herald servers write it,
 // without encoding/json's reflection: on a device receiving bursts of
 // topic messages, decoding was most of the SDK's work. It accepts any
 // member order and whitespace, and gives up (ok false, and the caller
@@ -17,7 +41,8 @@ import (
 // strings, members it does not know, repeated members, numbers with a
 // fraction or an exponent. Whatever it accepts decodes exactly as
 // json.Unmarshal would decode it (FuzzFastMessagesFrame checks this).
-func decodeMessagesFast(b []byte) (f herald.Frame, ok bool) {
+// The messages are valid until the next call.
+func (d *frameDecoder) messagesFast(b []byte) (f herald.Frame, ok bool) {
 	s := &jsonscan.Scanner{B: b}
 	var seenType, seenMsgs bool
 	ok = s.Members(func(key []byte) bool {
@@ -37,15 +62,19 @@ func decodeMessagesFast(b []byte) (f herald.Frame, ok bool) {
 			if s.Null() {
 				return true // what json.Unmarshal leaves as a nil slice
 			}
-			f.Messages = []herald.Message{}
-			return s.Elements(func() bool {
-				var m herald.Message
-				if !decodeMessage(s, &m) {
-					return false
-				}
-				f.Messages = append(f.Messages, m)
-				return true
+			msgs := d.msgs[:0]
+			ok := s.Elements(func() bool {
+				msgs = append(msgs, herald.Message{})
+				return d.message(s, &msgs[len(msgs)-1])
 			})
+			if cap(msgs) > cap(d.msgs) {
+				d.msgs = msgs[:0]
+			}
+			if msgs == nil {
+				msgs = []herald.Message{} // [], not null
+			}
+			f.Messages = msgs
+			return ok
 		}
 		return false
 	})
@@ -70,15 +99,19 @@ const (
 	mWebPush
 )
 
-func decodeMessage(s *jsonscan.Scanner, m *herald.Message) bool {
+// message decodes one message into m, which is zero.
+func (d *frameDecoder) message(s *jsonscan.Scanner, m *herald.Message) bool {
+	d.vals, d.keys = d.vals[:0], d.keys[:0]
+	var id []byte
+	data := false
 	seen := 0
-	return s.Members(func(key []byte) bool {
+	ok := s.Members(func(key []byte) bool {
 		var bit int
 		ok := false
 		switch string(key) {
 		case "id":
 			bit = mID
-			m.ID, ok = s.String()
+			id, ok = s.Bytes()
 		case "seq":
 			bit = mSeq
 			m.Seq, ok = s.Uint()
@@ -87,16 +120,16 @@ func decodeMessage(s *jsonscan.Scanner, m *herald.Message) bool {
 			m.TopicSeq, ok = s.Uint()
 		case "token":
 			bit = mToken
-			m.Token, ok = s.String()
+			m.Token, ok = d.string(s)
 		case "from":
 			bit = mFrom
-			m.From, ok = s.String()
+			m.From, ok = d.string(s)
 		case "topic":
 			bit = mTopic
-			m.Topic, ok = s.String()
+			m.Topic, ok = d.string(s)
 		case "condition":
 			bit = mCondition
-			m.Condition, ok = s.String()
+			m.Condition, ok = d.string(s)
 		case "sent_at_ms":
 			bit = mSentAt
 			m.SentAtMillis, ok = s.Int()
@@ -105,7 +138,7 @@ func decodeMessage(s *jsonscan.Scanner, m *herald.Message) bool {
 			m.TTLSeconds, ok = s.Int()
 		case "collapse_key":
 			bit = mCollapse
-			m.CollapseKey, ok = s.String()
+			m.CollapseKey, ok = d.string(s)
 		case "priority":
 			bit = mPriority
 			var p []byte
@@ -120,7 +153,7 @@ func decodeMessage(s *jsonscan.Scanner, m *herald.Message) bool {
 			}
 		case "data":
 			bit = mData
-			m.Data, ok = decodeData(s)
+			data, ok = true, d.data(s)
 		case "notification":
 			bit = mNotification
 			ok = decodeRaw(s, &m.Notification)
@@ -134,21 +167,70 @@ func decodeMessage(s *jsonscan.Scanner, m *herald.Message) bool {
 		seen |= bit
 		return true
 	})
+	if !ok {
+		return false
+	}
+	// One string holds the ID and the data values.
+	n := len(id)
+	for _, v := range d.vals {
+		n += len(v)
+	}
+	var sb strings.Builder
+	sb.Grow(n)
+	sb.Write(id)
+	for _, v := range d.vals {
+		sb.Write(v)
+	}
+	all := sb.String()
+	m.ID, all = all[:len(id)], all[len(id):]
+	if data {
+		m.Data = make(map[string]string, len(d.keys))
+		for i, k := range d.keys {
+			m.Data[k] = all[:len(d.vals[i])]
+			all = all[len(d.vals[i]):]
+		}
+		if len(m.Data) != len(d.keys) {
+			return false // a repeated key
+		}
+	}
+	return true
 }
 
-// decodeData reads a string → string object.
-func decodeData(s *jsonscan.Scanner) (map[string]string, bool) {
-	d := map[string]string{}
-	ok := s.Members(func(key []byte) bool {
-		if _, dup := d[string(key)]; dup {
-			return false
-		}
-		k := string(key)
-		v, ok := s.String()
-		d[k] = v
+// data reads a string → string object: the keys into d.keys, the values
+// into d.vals.
+func (d *frameDecoder) data(s *jsonscan.Scanner) bool {
+	return s.Members(func(key []byte) bool {
+		k := d.interned(key)
+		v, ok := s.Bytes()
+		d.keys, d.vals = append(d.keys, k), append(d.vals, v)
 		return ok
 	})
-	return d, ok
+}
+
+// string reads a string that is likely to repeat in the next messages.
+func (d *frameDecoder) string(s *jsonscan.Scanner) (string, bool) {
+	b, ok := s.Bytes()
+	if !ok {
+		return "", false
+	}
+	return d.interned(b), true
+}
+
+// interned returns b as a string, the same string each time while it is
+// in the intern table.
+func (d *frameDecoder) interned(b []byte) string {
+	if v, ok := d.intern[string(b)]; ok {
+		return v
+	}
+	v := string(b)
+	if len(v) > maxInternedLen {
+		return v
+	}
+	if d.intern == nil || len(d.intern) >= maxInterned {
+		d.intern = make(map[string]string, maxInterned)
+	}
+	d.intern[v] = v
+	return v
 }
 
 // decodeRaw hands the object that starts next to encoding/json.

@@ -33,7 +33,7 @@ func FuzzDecodeServerFrame(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		fr, known, err := decodeServerFrame(b)
+		fr, known, err := new(frameDecoder).serverFrame(b)
 		if err != nil {
 			if !errors.Is(err, herald.ErrBadFrame) {
 				t.Fatalf("error %v does not wrap ErrBadFrame", err)
@@ -50,7 +50,7 @@ func FuzzDecodeServerFrame(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		again, known2, err := decodeServerFrame(enc)
+		again, known2, err := new(frameDecoder).serverFrame(enc)
 		if err != nil || !known2 || again.Type != fr.Type {
 			t.Fatalf("round trip of %s: %v, known %t", enc, err, known2)
 		}

@@ -122,6 +122,7 @@ func (c *Client) session(ctx context.Context) (end sessionEnd) {
 	ack := &acker{c: c, cn: cn, delay: c.cfg.AckDelay}
 	defer ack.stop()
 	var owed ackBatch
+	var dec frameDecoder
 	// Ending ctx interrupts a blocked read (a read deadline in the past;
 	// whoever sets the deadline checks ctx after). The session then sends
 	// the acks it owes and holds (the server may forget those messages),
@@ -147,7 +148,7 @@ func (c *Client) session(ctx context.Context) (end sessionEnd) {
 		end.err = err
 		return end
 	}
-	f, err := c.readFrame(cn)
+	f, err := c.readFrame(cn, &dec)
 	if err != nil {
 		return c.ended(ctx, end, err)
 	}
@@ -220,7 +221,7 @@ func (c *Client) session(ctx context.Context) (end sessionEnd) {
 			end.err = err
 			return end
 		}
-		f, err := c.readFrame(cn)
+		f, err := c.readFrame(cn, &dec)
 		if err != nil {
 			return c.ended(ctx, end, err)
 		}
@@ -260,13 +261,13 @@ func pinger(cn *conn, interval time.Duration, stop <-chan struct{}) {
 
 // readFrame reads and decodes the next frame, skipping frames of unknown
 // types (a newer server may send them; a v1 device ignores them).
-func (c *Client) readFrame(cn *conn) (herald.Frame, error) {
+func (c *Client) readFrame(cn *conn, dec *frameDecoder) (herald.Frame, error) {
 	for {
 		b, err := cn.readMessage()
 		if err != nil {
 			return herald.Frame{}, err
 		}
-		f, known, err := decodeServerFrame(b)
+		f, known, err := dec.serverFrame(b)
 		if err != nil {
 			_ = cn.writeClose(herald.CloseBadFrame, "bad frame")
 			return herald.Frame{}, err
