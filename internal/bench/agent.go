@@ -72,6 +72,8 @@ type agentStart struct {
 	// baseline): the agent connects Devices plain WebSocket clients to it
 	// instead of Herald devices; AppKey is not needed.
 	RawURL string `json:"raw_url,omitempty"`
+	// DeviceMode is what runs the Herald devices (default DevicesSDK).
+	DeviceMode DeviceMode `json:"device_mode,omitempty"`
 }
 
 // agentMsg is what an agent writes to the parent.
@@ -92,6 +94,8 @@ type agentReport struct {
 	BadData int64 `json:"bad_data"`
 	// Reconnects counts sessions established beyond each device's first.
 	Reconnects int64 `json:"reconnects"`
+	// Dropped counts wire devices whose connection the server ended.
+	Dropped int64 `json:"dropped,omitempty"`
 	// FirstRecvNS and LastRecvNS are the unix nanos of the first and last
 	// receipt (0 without any).
 	FirstRecvNS int64     `json:"first_recv_ns"`
@@ -114,6 +118,7 @@ type agentStats struct {
 	registered atomic.Int64
 	connected  atomic.Int64
 	reconnects atomic.Int64
+	dropped    atomic.Int64
 	delivered  atomic.Int64
 	badData    atomic.Int64
 	firstRecv  atomic.Int64
@@ -129,6 +134,16 @@ type agentStats struct {
 	allConnected chan struct{} // closed when every device has had a session
 }
 
+// newAgentStats returns the counters of an agent started with start.
+func newAgentStats(start agentStart) *agentStats {
+	s := &agentStats{latency: newLiveHistogram(), devices: int64(start.Devices), allConnected: make(chan struct{}), topic: start.Topic}
+	if start.Messages > 0 {
+		s.perCount = make([]atomic.Int64, start.Messages)
+		s.perLast = make([]atomic.Int64, start.Messages)
+	}
+	return s
+}
+
 // onConnected counts a session of a device; first says it is the device's
 // first one.
 func (s *agentStats) onConnected(first bool) {
@@ -141,23 +156,29 @@ func (s *agentStats) onConnected(first bool) {
 	}
 }
 
-// onMessage records one received message: its latency is the receive time
-// minus the send timestamp (unix nanos) the sender put in data field "t".
+// onMessage records one message received by an SDK device.
 func (s *agentStats) onMessage(m herald.Message) {
-	now := time.Now().UnixNano()
-	sent, err := strconv.ParseInt(m.Data[dataSentAt], 10, 64)
-	if err != nil || (s.topic != "" && m.Topic != s.topic) {
+	s.onData(time.Now().UnixNano(), m.Topic, m.Data[dataSentAt], m.Data[dataNumber])
+}
+
+// onData records one message of topic received at now (unix nanos) with
+// data fields t (the send time, unix nanos: its latency is now − t) and n
+// (the message number); a message of another topic, or without readable
+// fields, counts as bad data.
+func (s *agentStats) onData(now int64, topic, t, n string) {
+	sent, err := strconv.ParseInt(t, 10, 64)
+	if err != nil || (s.topic != "" && topic != s.topic) {
 		s.badData.Add(1)
 		return
 	}
-	n := int64(-1)
+	num := int64(-1)
 	if len(s.perCount) > 0 {
-		if n, err = strconv.ParseInt(m.Data[dataNumber], 10, 64); err != nil {
+		if num, err = strconv.ParseInt(n, 10, 64); err != nil {
 			s.badData.Add(1)
 			return
 		}
 	}
-	s.record(now, sent, n)
+	s.record(now, sent, num)
 }
 
 // record counts one receipt at now (unix nanos) of message number n (−1:
@@ -242,11 +263,7 @@ func RunAgent(ctx context.Context, in io.Reader, out io.Writer, logger *slog.Log
 		}
 	}()
 
-	stats := &agentStats{latency: newLiveHistogram(), devices: int64(start.Devices), allConnected: make(chan struct{}), topic: start.Topic}
-	if start.Messages > 0 {
-		stats.perCount = make([]atomic.Int64, start.Messages)
-		stats.perLast = make([]atomic.Int64, start.Messages)
-	}
+	stats := newAgentStats(start)
 	runCtx, stopDevices := context.WithCancel(ctx)
 	var running sync.WaitGroup
 	defer running.Wait()
@@ -286,7 +303,9 @@ func RunAgent(ctx context.Context, in io.Reader, out io.Writer, logger *slog.Log
 	} else {
 		var devs []*device
 		var err error
-		tokens, devs, err = registerDevices(ctx, runCtx, start, stats, &running, logger)
+		// A wire device that never had a session ends the agent.
+		failed := func(err error) { _ = fail(err); cancel() }
+		tokens, devs, err = registerDevices(ctx, runCtx, start, stats, &running, failed, logger)
 		if err != nil {
 			return fail(err)
 		}
@@ -299,7 +318,7 @@ func RunAgent(ctx context.Context, in io.Reader, out io.Writer, logger *slog.Log
 				return fmt.Errorf("bench agent: %w", ctx.Err())
 			case <-connect:
 			}
-			runDevices(ctx, runCtx, devs, start.Concurrency, &running, logger)
+			runDevices(ctx, runCtx, devs, start.Concurrency, &running, failed, logger)
 		}
 	}
 	// Ready once every device has a session.
@@ -322,6 +341,7 @@ func RunAgent(ctx context.Context, in io.Reader, out io.Writer, logger *slog.Log
 		Delivered:   stats.delivered.Load(),
 		BadData:     stats.badData.Load(),
 		Reconnects:  stats.reconnects.Load(),
+		Dropped:     stats.dropped.Load(),
 		FirstRecvNS: stats.firstRecv.Load(),
 		LastRecvNS:  stats.lastRecv.Load(),
 		Latency:     stats.latency.snapshot(),
@@ -350,6 +370,12 @@ func (s *agentStart) check() error {
 	case s.Messages < 0 || s.Messages > maxAgentMessages:
 		return fmt.Errorf("bench agent: %d messages to track: want 0 to %d", s.Messages, maxAgentMessages)
 	}
+	if s.DeviceMode == "" {
+		s.DeviceMode = DevicesSDK
+	}
+	if _, err := ParseDeviceMode(string(s.DeviceMode)); err != nil {
+		return fmt.Errorf("bench agent: %w", err)
+	}
 	if s.RawURL != "" {
 		if err := CheckLoopback("http" + strings.TrimPrefix(s.RawURL, "ws")); err != nil || !strings.HasPrefix(s.RawURL, "ws://") {
 			return fmt.Errorf("bench agent: raw server %q is not a ws:// URL on 127.0.0.0/8", s.RawURL)
@@ -366,10 +392,25 @@ func (s *agentStart) check() error {
 
 // device is one registered device of an agent.
 type device struct {
-	c *client.Client
+	// run runs the device until ctx ends.
+	run func(ctx context.Context) error
 	// release is called once, at the device's first session or when its
-	// Run ends, to let the next device connect (HoldConnect only).
+	// run ends, to let the next device connect (HoldConnect only).
 	release func()
+}
+
+// runUntil runs the device until ctx ends; a wire device that never had
+// a session is reported to failed, other ends are logged.
+func (d *device) runUntil(ctx context.Context, failed func(error), logger *slog.Logger) {
+	defer d.release()
+	err := d.run(ctx)
+	switch {
+	case err == nil || ctx.Err() != nil:
+	case errors.Is(err, errNoSession):
+		failed(err)
+	default:
+		logger.Warn("bench agent: device stopped", "err", err)
+	}
 }
 
 // registerDevices creates start.Devices in-memory devices, registers them
@@ -377,7 +418,8 @@ type device struct {
 // registrations in flight, and runs each (until runCtx ends) as soon as it
 // is registered, unless start.HoldConnect: then runDevices runs them. It
 // returns their tokens and the devices.
-func registerDevices(ctx, runCtx context.Context, start agentStart, stats *agentStats, running *sync.WaitGroup, logger *slog.Logger) ([]string, []*device, error) {
+func registerDevices(ctx, runCtx context.Context, start agentStart, stats *agentStats, running *sync.WaitGroup,
+	failed func(error), logger *slog.Logger) ([]string, []*device, error) {
 	hc := &http.Client{
 		Timeout: 30 * time.Second,
 		Transport: &http.Transport{
@@ -403,13 +445,17 @@ func registerDevices(ctx, runCtx context.Context, start agentStart, stats *agent
 					return
 				}
 				src := &net.TCPAddr{IP: net.IPv4(127, 0, 0, byte(start.SourceFrom+i%span))}
-				tok, d, err := startDevice(regCtx, runCtx, start, src, hc, stats, running, logger)
+				tok, d, err := newDevice(regCtx, start, src, hc, stats, logger)
 				if err != nil {
 					errOnce.Do(func() { firstErr = fmt.Errorf("bench agent: device %d: %w", i, err) })
 					stopReg()
 					return
 				}
+				stats.registered.Add(1)
 				tokens[i], devs[i] = tok, d
+				if !start.HoldConnect {
+					running.Go(func() { d.runUntil(runCtx, failed, logger) })
+				}
 			}
 		})
 	}
@@ -427,7 +473,8 @@ func registerDevices(ctx, runCtx context.Context, start agentStart, stats *agent
 // of them connecting at a time (a device stops counting once it has had
 // its first session): 15,000 simultaneous dials would overflow the
 // server's accept backlog and wait for SYN retransmissions.
-func runDevices(ctx, runCtx context.Context, devs []*device, concurrency int, running *sync.WaitGroup, logger *slog.Logger) {
+func runDevices(ctx, runCtx context.Context, devs []*device, concurrency int, running *sync.WaitGroup,
+	failed func(error), logger *slog.Logger) {
 	slots := make(chan struct{}, concurrency)
 	for _, d := range devs {
 		select {
@@ -437,12 +484,7 @@ func runDevices(ctx, runCtx context.Context, devs []*device, concurrency int, ru
 		}
 		var once sync.Once
 		d.release = func() { once.Do(func() { <-slots }) }
-		running.Go(func() {
-			defer d.release()
-			if err := d.c.Run(runCtx); err != nil {
-				logger.Warn("bench agent: device stopped", "err", err)
-			}
-		})
+		running.Go(func() { d.runUntil(runCtx, failed, logger) })
 	}
 }
 
@@ -469,32 +511,52 @@ func retry(ctx context.Context, what string, f func() error) error {
 	}
 }
 
-// startDevice registers one device, subscribes it to start.Topic if set,
-// and runs it in a goroutine unless start.HoldConnect.
-func startDevice(ctx, runCtx context.Context, start agentStart, src *net.TCPAddr, hc *http.Client,
-	stats *agentStats, running *sync.WaitGroup, logger *slog.Logger) (string, *device, error) {
-	dialer := &net.Dialer{LocalAddr: src, Timeout: 30 * time.Second}
-	var connectedOnce atomic.Bool
+// newDevice registers one device and subscribes it to start.Topic if
+// set: an SDK device, or a wire device (start.DeviceMode).
+func newDevice(ctx context.Context, start agentStart, src *net.TCPAddr, hc *http.Client,
+	stats *agentStats, logger *slog.Logger) (string, *device, error) {
 	d := &device{release: func() {}}
-	c, err := client.New(client.Config{
-		Server:     start.Server,
-		Logger:     logger,
-		HTTPClient: hc,
-		Dial:       dialer.DialContext,
-		AckDelay:   time.Duration(start.AckDelayMS) * time.Millisecond,
-		OnMessage:  func(_ context.Context, m herald.Message) { stats.onMessage(m) },
-		OnConnected: func() {
-			first := connectedOnce.CompareAndSwap(false, true)
-			stats.onConnected(first)
-			if first {
-				d.release()
+	// onSession counts a session of the device and lets the next device
+	// connect after its first.
+	var connectedOnce atomic.Bool
+	onSession := func() {
+		first := connectedOnce.CompareAndSwap(false, true)
+		stats.onConnected(first)
+		if first {
+			d.release()
+		}
+	}
+	ackDelay := time.Duration(start.AckDelayMS) * time.Millisecond
+	if start.DeviceMode == DevicesWire {
+		var tok string
+		var cred herald.DeviceCredential
+		err := retry(ctx, "register", func() (err error) { tok, cred, err = registerWire(ctx, hc, start.Server, start.AppKey); return err })
+		if err != nil {
+			return "", nil, err
+		}
+		if start.Topic != "" {
+			if err := retry(ctx, "subscribe", func() error { return subscribeWire(ctx, hc, start.Server, tok, cred, start.Topic) }); err != nil {
+				return "", nil, err
 			}
-		},
+		}
+		w := &wireDevice{url: wsURL(start.Server), src: src, token: tok, cred: cred, delay: ackDelay, stats: stats, onSession: onSession}
+		d.run = w.run
+		return tok, d, nil
+	}
+	dialer := &net.Dialer{LocalAddr: src, Timeout: 30 * time.Second}
+	c, err := client.New(client.Config{
+		Server:      start.Server,
+		Logger:      logger,
+		HTTPClient:  hc,
+		Dial:        dialer.DialContext,
+		AckDelay:    ackDelay,
+		OnMessage:   func(_ context.Context, m herald.Message) { stats.onMessage(m) },
+		OnConnected: onSession,
 	})
 	if err != nil {
 		return "", nil, fmt.Errorf("new client: %w", err)
 	}
-	d.c = c
+	d.run = c.Run
 	var tok string
 	if err := retry(ctx, "register", func() (err error) { tok, err = c.Register(ctx, start.AppKey); return err }); err != nil {
 		return "", nil, err
@@ -503,14 +565,6 @@ func startDevice(ctx, runCtx context.Context, start agentStart, src *net.TCPAddr
 		if err := retry(ctx, "subscribe", func() error { return c.Subscribe(ctx, start.AppKey, start.Topic) }); err != nil {
 			return "", nil, err
 		}
-	}
-	stats.registered.Add(1)
-	if !start.HoldConnect {
-		running.Go(func() {
-			if err := c.Run(runCtx); err != nil {
-				logger.Warn("bench agent: device stopped", "err", err)
-			}
-		})
 	}
 	return tok, d, nil
 }

@@ -249,11 +249,7 @@ func connectRaw(ctx, runCtx context.Context, start agentStart, stats *agentStats
 		}
 		src := &net.TCPAddr{IP: net.IPv4(127, 0, 0, byte(start.SourceFrom+i%span))}
 		conns.Go(func() {
-			nd := &net.Dialer{LocalAddr: src, Timeout: 30 * time.Second}
-			d := ws.Dialer{Timeout: 30 * time.Second, NetDial: nd.DialContext}
-			var conn net.Conn
-			var br *bufio.Reader
-			err := retry(ctx, "connect", func() (err error) { conn, br, _, err = d.Dial(ctx, start.RawURL); return err })
+			conn, br, err := dialWS(ctx, src, start.RawURL, 512)
 			<-slots
 			if err != nil {
 				fail(fmt.Errorf("bench agent: raw connection %d: %w", i, err))
@@ -263,11 +259,7 @@ func connectRaw(ctx, runCtx context.Context, start agentStart, stats *agentStats
 			stop := context.AfterFunc(runCtx, func() { conn.Close() })
 			defer stop()
 			stats.onConnected(true)
-			var r io.Reader = conn
-			if br != nil {
-				r = io.MultiReader(br, conn)
-			}
-			if err := readRaw(bufio.NewReaderSize(r, 512), stats); err != nil && runCtx.Err() == nil {
+			if err := readRaw(br, stats); err != nil && runCtx.Err() == nil {
 				logger.Warn("bench agent: raw connection ended", "err", err)
 			}
 		})
@@ -277,26 +269,13 @@ func connectRaw(ctx, runCtx context.Context, start agentStart, stats *agentStats
 // readRaw reads server frames from r until an error or a close frame,
 // recording each text frame's receipt.
 func readRaw(r *bufio.Reader, stats *agentStats) error {
-	buf := make([]byte, 256)
+	fr := frameReader{r: r, buf: make([]byte, 256)}
 	for {
-		h, err := ws.ReadHeader(r)
+		h, p, err := fr.next()
 		if err != nil {
-			return fmt.Errorf("read frame header: %w", err)
-		}
-		if h.Length > 1<<20 {
-			return fmt.Errorf("frame of %d bytes", h.Length)
-		}
-		if int(h.Length) > cap(buf) {
-			buf = make([]byte, h.Length)
-		}
-		p := buf[:h.Length]
-		if _, err := io.ReadFull(r, p); err != nil {
-			return fmt.Errorf("read frame: %w", err)
+			return err
 		}
 		now := time.Now().UnixNano()
-		if h.Masked {
-			ws.Cipher(p, h.Mask, 0)
-		}
 		switch h.OpCode {
 		case ws.OpClose:
 			return nil

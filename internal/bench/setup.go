@@ -92,6 +92,12 @@ func prepare(ctx context.Context, hc *http.Client, base, adminToken string) (set
 // adminCall posts in as JSON with the admin credential and decodes a 200
 // answer into out (if not nil).
 func adminCall(ctx context.Context, hc *http.Client, u, adminToken string, in, out any) error {
+	return postJSON(ctx, hc, u, http.Header{"Authorization": {"Bearer " + adminToken}}, in, out)
+}
+
+// postJSON posts in as JSON with header and decodes a 200 answer into out
+// (if not nil).
+func postJSON(ctx context.Context, hc *http.Client, u string, header http.Header, in, out any) error {
 	b, err := json.Marshal(in)
 	if err != nil {
 		return fmt.Errorf("encode request: %w", err)
@@ -100,7 +106,9 @@ func adminCall(ctx context.Context, hc *http.Client, u, adminToken string, in, o
 	if err != nil {
 		return fmt.Errorf("build request: %w", err)
 	}
-	req.Header.Set("Authorization", "Bearer "+adminToken)
+	for k, v := range header {
+		req.Header[k] = v
+	}
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := hc.Do(req)
 	if err != nil {

@@ -47,6 +47,10 @@ type TopicConfig struct {
 	// their acks this long, so that a fan-out is not slowed by the acks
 	// of the devices it reached first (default 0).
 	AckDelay time.Duration
+	// Devices is what runs Herald's devices (default DevicesSDK): the Go
+	// client SDK, or DevicesWire, protocol-level clients as lean as the
+	// raw baseline's.
+	Devices DeviceMode
 	// Senders is the number of send calls in flight at once (default 1):
 	// with more than one, message n+1 may be sent before n is answered, as
 	// an app server with several workers does.
@@ -101,6 +105,12 @@ func (c *TopicConfig) config() (Config, error) {
 	if c.Senders == 0 {
 		c.Senders = 1
 	}
+	if c.Devices == "" {
+		c.Devices = DevicesSDK
+	}
+	if _, err := ParseDeviceMode(string(c.Devices)); err != nil {
+		return Config{}, err
+	}
 	switch {
 	case c.Messages < 1 || c.Messages > maxAgentMessages:
 		return Config{}, fmt.Errorf("%d messages: want 1 to %d", c.Messages, maxAgentMessages)
@@ -141,6 +151,8 @@ type TopicReport struct {
 	TargetRate float64 `json:"target_rate"`
 	Senders    int     `json:"senders"`
 	AckDelayMS int64   `json:"ack_delay_ms"`
+	// Devices is what ran Herald's devices: "sdk" or "wire".
+	Devices DeviceMode `json:"devices"`
 	// Herald is the server's run, Baseline the raw baseline's (nil without
 	// --baseline), Ratio compares them (nil without a baseline).
 	Herald   TopicRun    `json:"herald"`
@@ -182,11 +194,18 @@ type TopicRun struct {
 	// and once they were all connected and idle.
 	Memory Memory `json:"memory"`
 	// BadData counts receipts of something else than the bench's messages;
-	// Reconnects counts sessions beyond each device's first.
+	// Reconnects counts sessions beyond each device's first; Dropped
+	// counts wire devices whose connection the server ended (they do not
+	// reconnect).
 	BadData    int64 `json:"bad_data"`
 	Reconnects int64 `json:"reconnects"`
+	Dropped    int64 `json:"dropped_connections"`
 	// AgentCPU is the agents' processor time in seconds.
 	AgentCPU float64 `json:"agent_cpu_seconds"`
+
+	// names are the accepted messages' names (projects/P/messages/ID) by
+	// message number, for tests; "" for the others and the baseline.
+	names []string
 }
 
 // Memory is a server's resident memory around connecting the devices.
@@ -220,8 +239,9 @@ func RunTopic(ctx context.Context, tc TopicConfig) (*TopicReport, error) {
 	rep := &TopicReport{
 		Server: cfg.Server, Topic: "bench-" + hex.EncodeToString(rnd[:]), Subscribers: cfg.Devices,
 		Agents: cfg.Agents, Messages: cfg.Messages, TargetRate: cfg.Rate, Senders: cfg.Senders, AckDelayMS: cfg.AckDelay.Milliseconds(),
+		Devices: tc.Devices,
 	}
-	project, err := runHeraldTopic(ctx, cfg, tc.IdleWait, rep.Topic, &rep.Herald)
+	project, err := runHeraldTopic(ctx, cfg, tc.IdleWait, rep.Topic, tc.Devices, &rep.Herald)
 	rep.Project = project
 	if err != nil {
 		return nil, err
@@ -251,7 +271,7 @@ func ratio(a, b float64) float64 {
 
 // runHeraldTopic is the Herald part: setup, register and subscribe,
 // memory, connect, memory, send, drain. It returns the project.
-func runHeraldTopic(ctx context.Context, cfg Config, idle time.Duration, topic string, out *TopicRun) (string, error) {
+func runHeraldTopic(ctx context.Context, cfg Config, idle time.Duration, topic string, devices DeviceMode, out *TopicRun) (string, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	b := &run{cfg: cfg, progressed: make(chan struct{}, 1), events: make(chan agentEvent, 4*cfg.Agents)}
@@ -262,7 +282,7 @@ func runHeraldTopic(ctx context.Context, cfg Config, idle time.Duration, topic s
 	}
 	b.setup = s
 	b.tune = func(a *agentStart) {
-		a.Topic, a.HoldConnect, a.Messages = topic, true, cfg.Messages
+		a.Topic, a.HoldConnect, a.Messages, a.DeviceMode = topic, true, cfg.Messages, devices
 	}
 	fmt.Fprintf(cfg.Progress, "bench topic: project %s, topic %s: registering and subscribing %d devices\n", s.project, topic, cfg.Devices)
 	defer b.stopAgents()
@@ -294,9 +314,10 @@ func runHeraldTopic(ctx context.Context, cfg Config, idle time.Duration, topic s
 	}
 	out.Memory.PerConnectionKiB = float64(out.Memory.AfterBytes-out.Memory.BeforeBytes) / float64(cfg.Devices) / 1024
 
+	out.names = make([]string, cfg.Messages)
 	senders := make([]*topicSender, cfg.Senders)
 	for i := range senders {
-		senders[i] = newTopicSender(cfg, s, topic)
+		senders[i] = newTopicSender(cfg, s, topic, out.names)
 		defer senders[i].hc.CloseIdleConnections()
 	}
 	return s.project, b.topicPhase(ctx, func(i int) sendFunc { return senders[i].send }, out)
@@ -472,6 +493,7 @@ func (b *run) topicPhase(ctx context.Context, senderFor func(i int) sendFunc, ou
 		out.Delivered += r.Delivered
 		out.BadData += r.BadData
 		out.Reconnects += r.Reconnects
+		out.Dropped += r.Dropped
 		lastRecv = max(lastRecv, r.LastRecvNS)
 		hist.merge(r.Latency)
 		for n, pm := range r.PerMessage {
@@ -607,9 +629,12 @@ type topicSender struct {
 	topic  []byte // JSON-quoted
 	body   []byte
 	ans    []byte
+	// names receives the name of accepted message n at n (shared by the
+	// senders; each message is sent by one).
+	names []string
 }
 
-func newTopicSender(cfg Config, s setup, topic string) *topicSender {
+func newTopicSender(cfg Config, s setup, topic string, names []string) *topicSender {
 	q, _ := json.Marshal(topic) // a string always marshals
 	return &topicSender{
 		hc: &http.Client{
@@ -624,6 +649,7 @@ func newTopicSender(cfg Config, s setup, topic string) *topicSender {
 		topic: q,
 		body:  make([]byte, 0, 512),
 		ans:   make([]byte, 4096),
+		names: names,
 	}
 }
 
@@ -652,12 +678,28 @@ func (s *topicSender) send(ctx context.Context, n int64, sentAt int64) (string, 
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode == http.StatusOK {
-		_, _ = io.CopyBuffer(io.Discard, resp.Body, s.ans)
+		k, _ := io.ReadFull(resp.Body, s.ans)
+		_, _ = io.Copy(io.Discard, resp.Body)
+		s.names[n] = answerName(s.ans[:k])
 		return "", nil
 	}
 	k, _ := io.ReadFull(resp.Body, s.ans)
 	_, _ = io.Copy(io.Discard, resp.Body)
 	return answerErrorKind(resp.StatusCode, s.ans[:k]), nil
+}
+
+// answerName returns the "name" of a send answer ({"name":"projects/P/
+// messages/ID"}), "" if it has none.
+func answerName(ans []byte) string {
+	_, rest, ok := bytes.Cut(ans, []byte(`"name":"`))
+	if !ok {
+		return ""
+	}
+	name, _, ok := bytes.Cut(rest, []byte(`"`))
+	if !ok {
+		return ""
+	}
+	return string(name)
 }
 
 // rawServerProc is the parent's side of the raw baseline server.

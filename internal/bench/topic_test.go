@@ -7,28 +7,21 @@ import (
 	"time"
 
 	"github.com/heraldpush/herald/internal/heraldtest"
+	"github.com/heraldpush/herald/internal/httpapi"
 )
 
-func TestTopicBenchEndToEnd(t *testing.T) {
-	bin := buildHerald(t)
-	srv := heraldtest.Start(t)
+// runTopic runs the topic bench tc against srv with the agents (and raw
+// server) of bin, fast progress and idle wait, and returns the report and
+// its text (logged).
+func runTopic(t *testing.T, srv *heraldtest.Server, bin string, tc TopicConfig) (*TopicReport, string) {
+	t.Helper()
 	var progress bytes.Buffer
-	const n, k = 20, 5
-	rep, err := RunTopic(t.Context(), TopicConfig{
-		Server:           srv.URL,
-		AdminToken:       srv.AdminToken,
-		Subscribers:      n,
-		Messages:         k,
-		Agents:           2,
-		Baseline:         true,
-		AgentCommand:     []string{bin, "bench", "agent"},
-		RawServerCommand: []string{bin, "bench", "raw-server"},
-		AgentStderr:      logWriter{t},
-		Progress:         &progress,
-		ProgressInterval: 50 * time.Millisecond,
-		DrainTimeout:     30 * time.Second,
-		IdleWait:         time.Millisecond,
-	})
+	tc.Server, tc.AdminToken = srv.URL, srv.AdminToken
+	tc.AgentCommand = []string{bin, "bench", "agent"}
+	tc.RawServerCommand = []string{bin, "bench", "raw-server"}
+	tc.AgentStderr, tc.Progress, tc.ProgressInterval = logWriter{t}, &progress, 50*time.Millisecond
+	tc.DrainTimeout, tc.IdleWait = 30*time.Second, time.Millisecond
+	rep, err := RunTopic(t.Context(), tc)
 	if err != nil {
 		t.Fatalf("RunTopic: %v\nprogress:\n%s", err, progress.String())
 	}
@@ -37,8 +30,19 @@ func TestTopicBenchEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("report:\n%s", text.String())
+	return rep, text.String()
+}
+
+func TestTopicBenchEndToEnd(t *testing.T) {
+	bin := buildHerald(t)
+	srv := heraldtest.Start(t)
+	const n, k = 20, 5
+	rep, text := runTopic(t, srv, bin, TopicConfig{Subscribers: n, Messages: k, Agents: 2, Baseline: true})
 	if !strings.HasPrefix(rep.Topic, "bench-") || !strings.HasPrefix(rep.Project, "bench-") {
 		t.Errorf("project %q, topic %q: want bench-<random>", rep.Project, rep.Topic)
+	}
+	if rep.Devices != DevicesSDK || !strings.Contains(text, " sdk (Go client SDK)\n") {
+		t.Errorf("devices %q: want the SDK's, named in the report", rep.Devices)
 	}
 	for _, c := range []struct {
 		name string
@@ -70,6 +74,64 @@ func TestTopicBenchEndToEnd(t *testing.T) {
 	}
 	if rep.Ratio == nil || rep.Ratio.FanOutP50 <= 0 || rep.Ratio.DeliveriesPerSecond <= 0 {
 		t.Errorf("ratio %+v: want positive figures", rep.Ratio)
+	}
+}
+
+// Wire devices receive every message once, and their acks reach the
+// server: each message's status counts every subscriber as delivered
+// (acknowledged), acks sent at once or held (the ack delay).
+func TestTopicBenchWireDevices(t *testing.T) {
+	bin := buildHerald(t)
+	srv := heraldtest.Start(t)
+	const n, k = 20, 6
+	for _, ackDelay := range []time.Duration{0, 300 * time.Millisecond} {
+		t.Run("ack delay "+ackDelay.String(), func(t *testing.T) {
+			rep, text := runTopic(t, srv, bin, TopicConfig{
+				Subscribers: n, Messages: k, Senders: 2, AckDelay: ackDelay, Agents: 2, Devices: DevicesWire,
+			})
+			if !strings.Contains(text, " wire (protocol-level: read, dedupe, ack; no SDK)\n") || rep.Devices != DevicesWire {
+				t.Errorf("the report does not name the wire devices (devices %q)", rep.Devices)
+			}
+			r := rep.Herald
+			if r.Accepted != k || r.Expected != n*k || r.Delivered != n*k || r.Lost != 0 || r.Complete != k || r.DrainTimedOut {
+				t.Errorf("accepted %d, expected %d, delivered %d, lost %d, complete %d, drain timed out %v; want %d, %d, %d, 0, %d, false",
+					r.Accepted, r.Expected, r.Delivered, r.Lost, r.Complete, r.DrainTimedOut, k, n*k, n*k, k)
+			}
+			if r.BadData != 0 || r.Reconnects != 0 || r.Dropped != 0 || len(r.Errors) != 0 {
+				t.Errorf("bad data %d, reconnects %d, dropped %d, errors %v; want none", r.BadData, r.Reconnects, r.Dropped, r.Errors)
+			}
+			if l := r.DeviceLatency; l.Samples != n*k || l.Min <= 0 {
+				t.Errorf("device latency %+v: want %d samples > 0", l, n*k)
+			}
+			for i, name := range r.names {
+				if name == "" {
+					t.Fatalf("message %d: no name from the send answer", i)
+				}
+				awaitAcked(t, srv, name, n)
+			}
+		})
+	}
+}
+
+// awaitAcked reads a topic message's status through the admin API until
+// the acks of its n subscribers reached it (the server writes deliveries
+// in batches, a moment after the acks), bounded by 10 s.
+func awaitAcked(t *testing.T, srv *heraldtest.Server, name string, n int64) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		var st httpapi.MessageStatus
+		srv.Admin(t, "GET", "/admin/v1/"+name, nil, &st)
+		c := st.Counts
+		if st.State == "completed" && c != nil && c.Delivered == n && c.Targeted != nil && *c.Targeted == n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("status of %s: %s, counts %+v; want completed, %d targeted and delivered", name, st.State, c, n)
+		}
+		<-tick.C
 	}
 }
 

@@ -36,8 +36,9 @@ func (r *TopicReport) WriteText(w io.Writer) error {
 	fmt.Fprintf(tw, "server\t%s (project %s, topic %s)\n", r.Server, r.Project, r.Topic)
 	fmt.Fprintf(tw, "subscribers\t%d in %d %s\n", r.Subscribers, r.Agents, agents)
 	fmt.Fprintf(tw, "messages\t%d, %s, high priority, ~100 bytes of data\n", r.Messages, rate)
+	fmt.Fprintf(tw, "devices\t%s\n", r.Devices.String())
 	if r.AckDelayMS > 0 {
-		fmt.Fprintf(tw, "acks\tHerald's subscribers hold their acks up to %d ms (client.Config.AckDelay)\n", r.AckDelayMS)
+		fmt.Fprintf(tw, "acks\tHerald's subscribers hold their acks up to %d ms (as client.Config.AckDelay)\n", r.AckDelayMS)
 	}
 	runs := []*TopicRun{&r.Herald}
 	fmt.Fprint(tw, "\therald")
@@ -80,7 +81,13 @@ func (r *TopicReport) WriteText(w io.Writer) error {
 		}
 		return s
 	}, "")
-	row("errors", func(t *TopicRun) string { return errorsText(t.Errors) }, "")
+	row("errors", func(t *TopicRun) string {
+		s := errorsText(t.Errors)
+		if t.Dropped > 0 {
+			s += fmt.Sprintf("; %d device connections dropped by the server", t.Dropped)
+		}
+		return s
+	}, "")
 	row("memory/connection", func(t *TopicRun) string {
 		return fmt.Sprintf("%.1f KiB (RSS %.0f → %.0f MiB)", t.Memory.PerConnectionKiB,
 			float64(t.Memory.BeforeBytes)/(1<<20), float64(t.Memory.AfterBytes)/(1<<20))

@@ -129,6 +129,7 @@ type benchTopicOptions struct {
 	admin   adminFlags
 	cfg     bench.TopicConfig
 	rate    int
+	devices string
 	jsonOut bool
 }
 
@@ -147,13 +148,18 @@ func parseBenchTopic(env *Env, args []string) (benchTopicOptions, error) {
 			"connection (its /metrics before and after connecting). With --baseline, the same\n"+
 			"subscribers then connect to a minimal raw WebSocket server that writes one\n"+
 			"precompiled frame per message to every connection, and the report compares the\n"+
-			"two. Loopback servers only (127.0.0.0/8, localhost). See docs/bench.md.",
+			"two. With --devices wire, Herald's devices are protocol-level clients (read,\n"+
+			"dedupe, ack, ping; no SDK) about as lean as the baseline's, so that the\n"+
+			"comparison compares the servers. Loopback servers only (127.0.0.0/8, localhost).\n"+
+			"See docs/bench.md.",
 		"herald bench topic --subscribers 5000 --messages 20 --baseline\n"+
+			"herald bench topic --subscribers 5000 --messages 20 --devices wire --baseline\n"+
 			"herald bench topic --subscribers 19500 --messages 20 --agents 2 --baseline --json")
 	f.Int(&o.cfg.Subscribers, "subscribers", 1000, "", "`N` devices subscribed to the topic")
 	f.Int(&o.cfg.Messages, "messages", 20, "", "`K` topic messages to send")
 	f.Int(&o.rate, "rate", 0, "", "target send `RATE` in messages/s; 0: back to back")
 	f.Int(&o.cfg.Senders, "senders", 1, "", "`S` send calls in flight at once (1: the next call once the previous answered)")
+	f.String(&o.devices, "devices", string(bench.DevicesSDK), "", "`MODE` of Herald's devices: sdk (Go client SDK) or wire (protocol-level clients)")
 	f.Duration(&o.cfg.AckDelay, "ack-delay", time.Second, "", "subscribers hold their acks up to `DURATION` (client.Config.AckDelay; 0: ack at once)")
 	f.Int(&o.cfg.Agents, "agents", 0, "", "`A` agent processes for the devices")
 	f.note("agents", fmt.Sprintf("default: N/%d rounded up", bench.MaxDevicesPerAgent))
@@ -169,6 +175,9 @@ func parseBenchTopic(env *Env, args []string) (benchTopicOptions, error) {
 		return benchTopicOptions{}, err
 	}
 	n := o.cfg.Subscribers
+	if o.cfg.Devices, err = bench.ParseDeviceMode(o.devices); err != nil {
+		return benchTopicOptions{}, usageErrorf(name, "--devices %q: want sdk or wire", o.devices)
+	}
 	switch {
 	case n < 1:
 		return benchTopicOptions{}, usageErrorf(name, "--subscribers %d: want at least 1", n)

@@ -68,6 +68,7 @@ func TestBenchTopicUsageErrors(t *testing.T) {
 		{[]string{"--subscribers", "19500", "--agents", "1"}, "use at least 2"},
 		{[]string{"--subscribers", "10", "--agents", "11"}, "want 1 to --subscribers"},
 		{[]string{"--drain", "0s"}, "--drain 0s"},
+		{[]string{"--devices", "raw"}, `--devices "raw": want sdk or wire`},
 		{[]string{"--server", "http://10.1.2.3:8080"}, "only talks to loopback servers"},
 		{[]string{"extra"}, `unexpected argument "extra"`},
 	}
