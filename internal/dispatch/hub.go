@@ -190,7 +190,7 @@ func (h *Hub) Attach(ctx context.Context, hello *herald.Hello, conn Conn) (*Sess
 	}
 	for token, r := range live {
 		s.addReg(token, projects[token], r.Acked)
-		cursor, on, err := h.loadTopics(ctx, token, projects[token])
+		cursor, on, err := h.loadTopics(ctx, s, token, projects[token])
 		if err != nil {
 			h.logger.Error("loading topics", "session", s.ID, "err", err)
 			continue // the device gets its topic messages when it reconnects

@@ -173,7 +173,7 @@ func (h *Hub) attachToken(ctx context.Context, deviceID, token, project string) 
 		return nil
 	}
 	s.addReg(token, project, 0)
-	if cursor, on, err := h.loadTopics(ctx, token, project); err != nil {
+	if cursor, on, err := h.loadTopics(ctx, s, token, project); err != nil {
 		h.logger.Error("loading topics", "err", err)
 	} else if on {
 		s.topicCursor(token, cursor)

@@ -57,6 +57,10 @@ type Session struct {
 	held     []queued // normal-priority messages held for the batching window
 	flush    bool     // the next writer pass takes the held messages too
 	overflow bool
+	// fetching is set when a registration may have to read the store
+	// (regState.fetch or fetchTopic): write passes look for them only
+	// then, not on every pass of a fan-out.
+	fetching bool
 	running  bool // a writer goroutine is draining the queue
 	paused   bool // no writer until Attach has indexed the session
 	closed   bool
@@ -204,6 +208,7 @@ func (s *Session) addReg(token, project string, acked uint64) {
 		return
 	}
 	s.regs[token] = &regState{lastSent: acked, fetch: true, project: project}
+	s.fetching = true
 	s.kick()
 }
 
@@ -219,6 +224,7 @@ func (s *Session) topicCursor(token string, from uint64) {
 	rs.topicOn = true
 	rs.lastTopic = max(rs.lastTopic, from)
 	rs.fetchTopic = true
+	s.fetching = true
 	s.kick()
 }
 
@@ -226,18 +232,21 @@ func (s *Session) topicCursor(token string, from uint64) {
 // registration, under one lock.
 // It reports whether the session must be scheduled for a write pass (the
 // caller schedules many at once, Hub.scheduleAll): it then counts as
-// running.
-func (s *Session) offerTopics(token string, entries []*topicEntry) (schedule bool) {
+// running; and whether the session is live (not closed).
+func (s *Session) offerTopics(token string, entries []*topicEntry) (schedule, live bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.closed {
+		return false, false
+	}
 	for _, e := range entries {
 		s.enqueueLocked(queued{topic: e, token: token}, !e.High)
 	}
-	if s.running || s.closed || s.paused {
-		return false
+	if s.running || s.paused {
+		return false, true
 	}
 	s.running = true
-	return true
+	return true, true
 }
 
 func (s *Session) removeReg(token string) {
@@ -342,6 +351,7 @@ func (s *Session) writePass(ctx context.Context, out *batch) bool {
 	items := s.takeQueue()
 	if s.overflow {
 		s.overflow = false
+		s.fetching = true
 		for _, rs := range s.regs {
 			rs.fetch = true
 			rs.fetchTopic = rs.topicOn
@@ -376,6 +386,7 @@ func (s *Session) writePass(ctx context.Context, out *batch) bool {
 			out.addMsg(m)
 		default:
 			rs.fetch = true // a gap: the store has what is missing
+			s.fetching = true
 		}
 	}
 	clear(items)
@@ -385,13 +396,19 @@ func (s *Session) writePass(ctx context.Context, out *batch) bool {
 		s.spare = nil // a burst's queue is not kept by an idle session
 	}
 	var fetches []fetch
-	for t, rs := range s.regs {
-		if rs.fetch {
-			fetches = append(fetches, fetch{token: t, after: rs.lastSent})
+	if s.fetching {
+		for t, rs := range s.regs {
+			if rs.fetch {
+				fetches = append(fetches, fetch{token: t, after: rs.lastSent})
+			}
+			if rs.topicOn && rs.fetchTopic {
+				fetches = append(fetches, fetch{token: t, after: rs.lastTopic, topic: true, project: rs.project})
+			}
 		}
-		if rs.topicOn && rs.fetchTopic {
-			fetches = append(fetches, fetch{token: t, after: rs.lastTopic, topic: true, project: rs.project})
-		}
+		// Set again by whatever asks for a fetch; a fetch that stops
+		// short of the end (fetchLimit) leaves its flag, so the next pass
+		// looks again.
+		s.fetching = len(fetches) > 0
 	}
 	if out.empty() && len(fetches) == 0 {
 		s.running = false

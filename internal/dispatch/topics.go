@@ -26,7 +26,12 @@ import (
 
 // topicState is what the hub knows of a connected registration's topics.
 type topicState struct {
+	token   string // set by topics.set
 	project string
+	// session is the session that served the token when its state was
+	// loaded: a fan-out offers to it without a lookup by token (and looks
+	// the token up only if that session has closed meanwhile).
+	session *Session
 	subs    map[string]uint64 // topic → Since
 }
 
@@ -64,10 +69,13 @@ func newTopicEntry(m *store.TopicMessage) (*topicEntry, error) {
 
 // topics is the hub's topic index and its per-project publishers.
 type topics struct {
-	mu      sync.RWMutex
-	regs    map[string]*topicState         // token → state, connected registrations
-	byTopic map[string]map[string]struct{} // project\x00topic → tokens
-	byProj  map[string]map[string]struct{} // project → tokens with topic state
+	mu   sync.RWMutex
+	regs map[string]*topicState // token → state, connected registrations
+	// byTopic has, for each project topic (project\x00topic), the states
+	// of its subscribers with the log position of their subscription; a
+	// fan-out walks it without a lookup by token.
+	byTopic map[string]map[*topicState]uint64
+	byProj  map[string]map[*topicState]struct{} // project → states
 
 	pubMu sync.Mutex
 	pubs  map[string]*publisher // project → publisher
@@ -75,8 +83,8 @@ type topics struct {
 
 func newTopics() *topics {
 	return &topics{
-		regs: map[string]*topicState{}, byTopic: map[string]map[string]struct{}{},
-		byProj: map[string]map[string]struct{}{}, pubs: map[string]*publisher{},
+		regs: map[string]*topicState{}, byTopic: map[string]map[*topicState]uint64{},
+		byProj: map[string]map[*topicState]struct{}{}, pubs: map[string]*publisher{},
 	}
 }
 
@@ -89,12 +97,12 @@ func (t *topics) set(token string, st *topicState) {
 	if old := t.regs[token]; old != nil {
 		for topic := range old.subs {
 			k := topicKey(old.project, topic)
-			delete(t.byTopic[k], token)
+			delete(t.byTopic[k], old)
 			if len(t.byTopic[k]) == 0 {
 				delete(t.byTopic, k)
 			}
 		}
-		delete(t.byProj[old.project], token)
+		delete(t.byProj[old.project], old)
 		if len(t.byProj[old.project]) == 0 {
 			delete(t.byProj, old.project)
 		}
@@ -103,18 +111,19 @@ func (t *topics) set(token string, st *topicState) {
 	if st == nil {
 		return
 	}
+	st.token = token
 	t.regs[token] = st
-	for topic := range st.subs {
+	for topic, since := range st.subs {
 		k := topicKey(st.project, topic)
 		if t.byTopic[k] == nil {
-			t.byTopic[k] = map[string]struct{}{}
+			t.byTopic[k] = map[*topicState]uint64{}
 		}
-		t.byTopic[k][token] = struct{}{}
+		t.byTopic[k][st] = since
 	}
 	if t.byProj[st.project] == nil {
-		t.byProj[st.project] = map[string]struct{}{}
+		t.byProj[st.project] = map[*topicState]struct{}{}
 	}
-	t.byProj[st.project][token] = struct{}{}
+	t.byProj[st.project][st] = struct{}{}
 }
 
 // subsOf returns a registration's subscriptions as the hub knows them.
@@ -130,7 +139,7 @@ func (t *topics) subsOf(token string) map[string]uint64 {
 // target is a connected registration and the entries of a run that are
 // for it, in log order.
 type target struct {
-	token   string
+	st      *topicState
 	entries []*topicEntry
 }
 
@@ -140,52 +149,42 @@ func sameTarget(a, b *topicEntry) bool {
 	return a.ProjectID == b.ProjectID && a.Topic == b.Topic && a.Condition == b.Condition
 }
 
-// targets returns the connected registrations a run of entries (in log
-// order, all with the same topic or condition) is for, each with the
+// targets appends to out the connected registrations a run of entries (in
+// log order, all with the same topic or condition) is for, each with the
 // entries it matches: all of them, except for a registration that
 // subscribed in the middle of the run (or, for a condition, changed its
 // topics then).
-func (t *topics) targets(run []*topicEntry) []target {
+func (t *topics) targets(run []*topicEntry, out []target) []target {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
 	e := run[0]
-	var candidates map[string]struct{}
-	switch {
-	case e.cond == nil:
-		candidates = t.byTopic[topicKey(e.ProjectID, e.Topic)]
-	case e.cond.Eval(func(string) bool { return false }):
-		// True without any topic: every registration with topic state.
-		candidates = t.byProj[e.ProjectID]
-	default:
-		candidates = map[string]struct{}{}
-		for _, topic := range e.cond.Topics() {
-			for tok := range t.byTopic[topicKey(e.ProjectID, topic)] {
-				candidates[tok] = struct{}{}
-			}
-		}
-	}
-	out := make([]target, 0, len(candidates))
-	for tok := range candidates {
-		st := t.regs[tok]
-		if st == nil {
-			continue
-		}
-		if e.cond == nil {
-			// One lookup for the run: the entries after the
-			// subscription's position.
-			since, ok := st.subs[e.Topic]
-			if !ok {
-				continue
-			}
+	if e.cond == nil {
+		// One step per subscriber for the run: the entries after the
+		// subscription's position.
+		for st, since := range t.byTopic[topicKey(e.ProjectID, e.Topic)] {
 			i := 0
 			for i < len(run) && run[i].Seq <= since {
 				i++
 			}
 			if i < len(run) {
-				out = append(out, target{token: tok, entries: run[i:]})
+				out = append(out, target{st: st, entries: run[i:]})
 			}
-			continue
 		}
+		return out
+	}
+	var candidates map[*topicState]struct{}
+	if e.cond.Eval(func(string) bool { return false }) {
+		// True without any topic: every registration with topic state.
+		candidates = t.byProj[e.ProjectID]
+	} else {
+		candidates = map[*topicState]struct{}{}
+		for _, topic := range e.cond.Topics() {
+			for st := range t.byTopic[topicKey(e.ProjectID, topic)] {
+				candidates[st] = struct{}{}
+			}
+		}
+	}
+	for st := range candidates {
 		var mine []*topicEntry
 		for _, re := range run {
 			if re.matches(st.subs) {
@@ -196,16 +195,17 @@ func (t *topics) targets(run []*topicEntry) []target {
 			mine = run // all of them: share the run
 		}
 		if len(mine) > 0 {
-			out = append(out, target{token: tok, entries: mine})
+			out = append(out, target{st: st, entries: mine})
 		}
 	}
 	return out
 }
 
 // loadTopics reads a registration's topic state from the store and puts
-// it in the index. It returns the registration's cursor, and whether it
-// has topic state at all (a cursor of 0 is a cursor: the log was empty).
-func (h *Hub) loadTopics(ctx context.Context, token, project string) (uint64, bool, error) {
+// it in the index, served by session s. It returns the registration's
+// cursor, and whether it has topic state at all (a cursor of 0 is a
+// cursor: the log was empty).
+func (h *Hub) loadTopics(ctx context.Context, s *Session, token, project string) (uint64, bool, error) {
 	subs, err := h.store.Subscriptions(ctx, token)
 	if err != nil {
 		return 0, false, fmt.Errorf("reading subscriptions: %w", err)
@@ -218,9 +218,9 @@ func (h *Hub) loadTopics(ctx context.Context, token, project string) (uint64, bo
 		h.topics.set(token, nil)
 		return 0, false, nil
 	}
-	st := &topicState{project: project, subs: make(map[string]uint64, len(subs))}
-	for _, s := range subs {
-		st.subs[s.Topic] = s.Since
+	st := &topicState{project: project, session: s, subs: make(map[string]uint64, len(subs))}
+	for _, sub := range subs {
+		st.subs[sub.Topic] = sub.Since
 	}
 	h.topics.set(token, st)
 	return cursor, true, nil
@@ -238,7 +238,7 @@ func (h *Hub) TopicsChanged(ctx context.Context, token string) error {
 	if err != nil {
 		return fmt.Errorf("looking up registration: %w", err)
 	}
-	cursor, on, err := h.loadTopics(ctx, token, reg.ProjectID)
+	cursor, on, err := h.loadTopics(ctx, s, token, reg.ProjectID)
 	if err != nil {
 		return err
 	}
@@ -259,6 +259,10 @@ type publisher struct {
 	pending []*topicEntry
 	running bool   // a drain goroutine is publishing
 	next    uint64 // the next log position to publish; the drain goroutine's
+
+	// The drain goroutine's buffers, reused by fanOut.
+	targets []target
+	kick    []*Session
 }
 
 // publisherFor returns the project's publisher, creating it (with the
@@ -316,7 +320,7 @@ func (h *Hub) drain(ctx context.Context, p *publisher) {
 			out = append(out, e)
 			p.next = e.Seq + 1
 		}
-		h.fanOut(out)
+		h.fanOut(p, out)
 	}
 }
 
@@ -356,16 +360,31 @@ const fanOutChunk = 256
 // fanOut offers entries, in log order, to the connected registrations
 // they are for. Consecutive entries with the same topic or condition form
 // a run: its targets are found once, and each registration gets its
-// entries of the run in one offer.
-func (h *Hub) fanOut(entries []*topicEntry) {
+// entries of the run in one offer. p's buffers are reused from one
+// fan-out to the next (its drain goroutine is the only caller).
+func (h *Hub) fanOut(p *publisher, entries []*topicEntry) {
 	for len(entries) > 0 {
 		n := 1
 		for n < len(entries) && sameTarget(entries[0], entries[n]) {
 			n++
 		}
-		var kick []*Session
-		for _, tg := range h.topics.targets(entries[:n]) {
-			if s := h.sessionFor(tg.token); s != nil && s.offerTopics(tg.token, tg.entries) {
+		p.targets = h.topics.targets(entries[:n], p.targets[:0])
+		kick := p.kick[:0]
+		for _, tg := range p.targets {
+			s := tg.st.session
+			if s == nil {
+				continue
+			}
+			schedule, live := s.offerTopics(tg.st.token, tg.entries)
+			if !live {
+				// That session closed: the token may be served by a
+				// newer one already (whose own state replaces this).
+				if s2 := h.sessionFor(tg.st.token); s2 != nil && s2 != s {
+					s = s2
+					schedule, _ = s.offerTopics(tg.st.token, tg.entries)
+				}
+			}
+			if schedule {
 				kick = append(kick, s)
 				if len(kick) == fanOutChunk {
 					h.scheduleAll(kick)
@@ -374,6 +393,9 @@ func (h *Hub) fanOut(entries []*topicEntry) {
 			}
 		}
 		h.scheduleAll(kick)
+		clear(p.targets)
+		clear(kick)
+		p.kick = kick[:0]
 		entries = entries[n:]
 	}
 }

@@ -30,7 +30,7 @@ func TestTargetsOfARun(t *testing.T) {
 		out := map[string][]uint64{}
 		for _, tg := range tgs {
 			for _, e := range tg.entries {
-				out[tg.token] = append(out[tg.token], e.Seq)
+				out[tg.st.token] = append(out[tg.st.token], e.Seq)
 			}
 		}
 		return out
@@ -39,7 +39,7 @@ func TestTargetsOfARun(t *testing.T) {
 	oneByOne := func(run []*topicEntry) map[string][]uint64 {
 		out := map[string][]uint64{}
 		for _, e := range run {
-			for tok, s := range seqs(idx.targets([]*topicEntry{e})) {
+			for tok, s := range seqs(idx.targets([]*topicEntry{e}, nil)) {
 				out[tok] = append(out[tok], s...)
 			}
 		}
@@ -48,7 +48,7 @@ func TestTargetsOfARun(t *testing.T) {
 
 	news := []*topicEntry{entry(5, "news", ""), entry(6, "news", ""), entry(7, "news", "")}
 	want := map[string][]uint64{"all": {5, 6, 7}, "late": {7}}
-	if diff := cmp.Diff(want, seqs(idx.targets(news))); diff != "" {
+	if diff := cmp.Diff(want, seqs(idx.targets(news, nil))); diff != "" {
 		t.Errorf("topic run (-want +got):\n%s", diff)
 	}
 	if diff := cmp.Diff(want, oneByOne(news)); diff != "" {
@@ -58,7 +58,7 @@ func TestTargetsOfARun(t *testing.T) {
 	cond := "'a' in topics && !('b' in topics)"
 	run := []*topicEntry{entry(5, "", cond), entry(6, "", cond), entry(7, "", cond)}
 	want = map[string][]uint64{"all": {5, 6, 7}, "a-then-b": {5, 6}}
-	if diff := cmp.Diff(want, seqs(idx.targets(run))); diff != "" {
+	if diff := cmp.Diff(want, seqs(idx.targets(run, nil))); diff != "" {
 		t.Errorf("condition run (-want +got):\n%s", diff)
 	}
 	if diff := cmp.Diff(want, oneByOne(run)); diff != "" {
