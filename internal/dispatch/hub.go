@@ -190,6 +190,9 @@ func (h *Hub) Attach(ctx context.Context, hello *herald.Hello, conn Conn) (*Sess
 	}
 	for token, r := range live {
 		s.addReg(token, projects[token], r.Acked)
+		// The hello's acks count the deliveries of what earlier sessions
+		// wrote (the session adopted that memory in addReg).
+		s.ackedStatus(token, r.Acked, r.TopicAcked)
 		cursor, on, err := h.loadTopics(ctx, s, token, projects[token])
 		if err != nil {
 			h.logger.Error("loading topics", "session", s.ID, "err", err)
@@ -280,7 +283,6 @@ func (h *Hub) ack(ctx context.Context, token string, upTo uint64) error {
 		return fmt.Errorf("acking %d: %w", upTo, err)
 	}
 	h.metrics.Acks.Inc()
-	h.ackedStatus(token, upTo, false)
 	return nil
 }
 

@@ -82,6 +82,25 @@ type regState struct {
 	topicOn    bool // the registration has topic state (a cursor)
 	lastTopic  uint64
 	fetchTopic bool
+
+	// sent is what was written to the device and not acked yet, for
+	// message status (status.go): kept here while the device is
+	// connected, handed to the hub when the session ends.
+	sent sentLog
+}
+
+// remember notes a message written to the device, for its status, unless
+// the session has closed (its memory went to the hub). Called with mu
+// held.
+func (s *Session) remember(rs *regState, r sentRef) {
+	if r.id == "" || s.closed {
+		return
+	}
+	if r.topic {
+		rs.sent.topics = add(rs.sent.topics, r)
+	} else {
+		rs.sent.msgs = add(rs.sent.msgs, r)
+	}
 }
 
 // queued is a message offered to the session, or a control frame.
@@ -207,7 +226,9 @@ func (s *Session) addReg(token, project string, acked uint64) {
 	if _, ok := s.regs[token]; ok {
 		return
 	}
-	s.regs[token] = &regState{lastSent: acked, fetch: true, project: project}
+	// What an earlier session wrote to this token and the device did not
+	// ack yet: its acks come to this session.
+	s.regs[token] = &regState{lastSent: acked, fetch: true, project: project, sent: s.hub.adoptStatus(token)}
 	s.fetching = true
 	s.kick()
 }
@@ -313,13 +334,17 @@ var pongFrame = encodeFrame(herald.Frame{Type: herald.FramePong})
 // an ack refreshes the last-seen times when they are touchEvery old.
 func (s *Session) Ack(ctx context.Context, acks []herald.Ack) error {
 	s.seen(ctx)
+	var buf [4]sentRef
 	for _, a := range acks {
+		delivered := buf[:0]
 		s.mu.Lock()
 		rs, ok := s.regs[a.Token]
 		var upTo, topicUpTo uint64
+		closed := s.closed
 		if ok {
 			upTo = min(a.Seq, rs.lastSent) // cannot ack what was never sent
 			topicUpTo = min(a.TopicSeq, rs.lastTopic)
+			delivered = rs.sent.take(upTo, topicUpTo, delivered)
 		}
 		s.mu.Unlock()
 		if upTo > 0 {
@@ -330,8 +355,26 @@ func (s *Session) Ack(ctx context.Context, acks []herald.Ack) error {
 		if topicUpTo > 0 {
 			s.hub.ackTopic(a.Token, topicUpTo)
 		}
+		if closed {
+			// The session's memory went to the hub when it closed.
+			s.hub.ackedStatus(a.Token, upTo, topicUpTo)
+		}
+		s.hub.recordDelivered(delivered)
 	}
 	return nil
+}
+
+// ackedStatus turns what was written to token up to its acks (upTo in
+// its token stream, topicUpTo in its topic stream) into deliveries.
+func (s *Session) ackedStatus(token string, upTo, topicUpTo uint64) {
+	var buf [4]sentRef
+	s.mu.Lock()
+	var delivered []sentRef
+	if rs := s.regs[token]; rs != nil {
+		delivered = rs.sent.take(upTo, topicUpTo, buf[:0])
+	}
+	s.mu.Unlock()
+	s.hub.recordDelivered(delivered)
 }
 
 // writePass writes what is queued (and what the store has for
@@ -370,7 +413,7 @@ func (s *Session) writePass(ctx context.Context, out *batch) bool {
 			}
 			rs.lastTopic = e.Seq
 			if e.ExpiresAt.After(now) {
-				out.addTopic(it.token, e.TopicMessage)
+				s.remember(rs, out.addTopic(it.token, e.TopicMessage))
 			}
 			continue
 		}
@@ -383,7 +426,7 @@ func (s *Session) writePass(ctx context.Context, out *batch) bool {
 			if m.Kind == store.KindMessage && !m.ExpiresAt.After(now) {
 				continue // expired while queued; the purge removes it
 			}
-			out.addMsg(m)
+			s.remember(rs, out.addMsg(m))
 		default:
 			rs.fetch = true // a gap: the store has what is missing
 			s.fetching = true
@@ -436,7 +479,7 @@ func (s *Session) writePass(ctx context.Context, out *batch) bool {
 		rs := s.regs[f.token]
 		if rs != nil && rs.lastSent == f.after {
 			for _, m := range msgs {
-				out.addMsg(m)
+				s.remember(rs, out.addMsg(m))
 				rs.lastSent = m.Seq
 			}
 			if len(msgs) < fetchLimit {
@@ -452,14 +495,14 @@ func (s *Session) writePass(ctx context.Context, out *batch) bool {
 	if out.empty() {
 		return true
 	}
-	// Before the write: the device may ack before WriteFrames returns.
-	s.hub.wroteStatus(out.sent)
+	// What it writes is remembered (remember) before the write: the
+	// device may ack before WriteFrames returns.
 	if err := s.conn.WriteFrames(out.frames()...); err != nil {
 		s.hub.logger.Debug("writing to device", "session", s.ID, "err", err)
 		s.fail(ctx, herald.CloseGoingAway, "write failed")
 		return false
 	}
-	s.hub.metrics.Deliveries.Add(float64(out.delivered))
+	out.written += out.delivered
 	return true
 }
 
@@ -499,7 +542,7 @@ func (s *Session) fetchTopic(ctx context.Context, f fetch, now time.Time, out *b
 		return nil
 	}
 	for _, m := range keep {
-		out.addTopic(f.token, m)
+		s.remember(rs, out.addTopic(f.token, m))
 	}
 	if len(msgs) > 0 {
 		rs.lastTopic = msgs[len(msgs)-1].Seq
@@ -544,7 +587,13 @@ func (s *Session) fail(ctx context.Context, code int, reason string) {
 func (s *Session) close() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.closed {
+		return
+	}
 	s.closed = true
+	for token, rs := range s.regs {
+		s.hub.handOverStatus(token, &rs.sent)
+	}
 	if s.hold != nil {
 		s.hold.Stop()
 		s.hold = nil
@@ -561,12 +610,13 @@ type batch struct {
 	open      int      // messages in the open messages frame, 0 if none
 	openStart int
 	delivered int
-	sent      []sentRef // what it writes, for message status (status.go)
+	// written counts the messages of successful writes since the writer
+	// last added them to the metrics (writers.go).
+	written int
 }
 
 func (b *batch) reset() {
 	b.buf, b.ends, b.open, b.delivered = b.buf[:0], b.ends[:0], 0, 0
-	b.sent = b.sent[:0]
 }
 
 func (b *batch) empty() bool { return len(b.ends) == 0 && b.open == 0 }
@@ -585,22 +635,26 @@ func (b *batch) addFrame(f []byte) {
 	b.ends = append(b.ends, len(b.buf))
 }
 
-func (b *batch) addMsg(m *store.Message) {
+// addMsg adds a message of a token stream, or a deleted marker; it
+// returns what to remember for the message's status (no ID: nothing).
+func (b *batch) addMsg(m *store.Message) sentRef {
 	if m.Kind == store.KindDeleted {
 		b.closeOpen()
 		b.buf = appendDeletedFrame(b.buf, m)
 		b.ends = append(b.ends, len(b.buf))
-		return
+		return sentRef{}
 	}
 	b.nextMessage()
 	b.buf = appendMessage(b.buf, m)
-	b.sent = append(b.sent, sentRef{token: m.Token, seq: m.Seq, id: m.ID})
+	return sentRef{token: m.Token, seq: m.Seq, id: m.ID}
 }
 
-func (b *batch) addTopic(token string, m *store.TopicMessage) {
+// addTopic adds a message of token's topic stream; it returns what to
+// remember for the message's status.
+func (b *batch) addTopic(token string, m *store.TopicMessage) sentRef {
 	b.nextMessage()
 	b.buf = appendTopicMessage(b.buf, token, m)
-	b.sent = append(b.sent, sentRef{token: token, seq: m.Seq, id: m.ID, topic: true})
+	return sentRef{token: token, seq: m.Seq, id: m.ID, topic: true}
 }
 
 // nextMessage makes room for one more message in the open messages frame,

@@ -174,53 +174,79 @@ func (r *statusRecorder) shard(token string) *sentShard {
 	return &r.shards[maphash.String(r.seed, token)%sentShards]
 }
 
-// wroteStatus remembers messages written to devices, until their acks.
-func (h *Hub) wroteStatus(refs []sentRef) {
-	r := &h.status
-	for _, ref := range refs {
-		if ref.id == "" {
-			continue
-		}
-		sh := r.shard(ref.token)
-		sh.mu.Lock()
-		l := sh.get(ref.token, true)
-		before := l.size()
-		if ref.topic {
-			l.topics = add(l.topics, ref)
-		} else {
-			l.msgs = add(l.msgs, ref)
-		}
-		sh.curSize += l.size() - before
-		sh.mu.Unlock()
-	}
+// take removes from l what acks up to upTo (token stream) and topicUpTo
+// (topic stream) cover, and appends it to dst.
+func (l *sentLog) take(upTo, topicUpTo uint64, dst []sentRef) []sentRef {
+	l.msgs, dst = take(l.msgs, upTo, dst)
+	l.topics, dst = take(l.topics, topicUpTo, dst)
+	return dst
 }
 
-// ackedStatus turns a registration's written messages up to upTo (its
-// token stream, or its topic stream) into deliveries.
-func (h *Hub) ackedStatus(token string, upTo uint64, topic bool) {
-	r := &h.status
-	sh := r.shard(token)
+// handOverStatus keeps what a session wrote to token and was not acked
+// when the session ended (l, emptied), until a later session adopts it
+// or an ack in a hello covers it.
+func (h *Hub) handOverStatus(token string, l *sentLog) {
+	if l.size() == 0 {
+		return
+	}
+	sh := h.status.shard(token)
+	sh.mu.Lock()
+	kept := sh.get(token, true)
+	before := kept.size()
+	for _, r := range l.msgs {
+		kept.msgs = add(kept.msgs, r)
+	}
+	for _, r := range l.topics {
+		kept.topics = add(kept.topics, r)
+	}
+	sh.curSize += kept.size() - before
+	sh.mu.Unlock()
+	*l = sentLog{}
+}
+
+// adoptStatus returns (and forgets) what earlier sessions wrote to token
+// and was not acked: the token's new session keeps it.
+func (h *Hub) adoptStatus(token string) sentLog {
+	sh := h.status.shard(token)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	l := sh.get(token, false)
+	if l == nil {
+		return sentLog{}
+	}
+	out := sentLog{msgs: slices.Clone(l.msgs), topics: slices.Clone(l.topics)}
+	sh.curSize -= l.size()
+	sh.release(token, l)
+	return out
+}
+
+// ackedStatus turns what the hub keeps for token (written by a session
+// that has ended) up to upTo in its token stream and topicUpTo in its
+// topic stream into deliveries.
+func (h *Hub) ackedStatus(token string, upTo, topicUpTo uint64) {
+	sh := h.status.shard(token)
 	sh.mu.Lock()
 	l := sh.get(token, false)
 	var buf [4]sentRef
 	acked := buf[:0]
 	if l != nil {
 		before := l.size()
-		if topic {
-			l.topics, acked = take(l.topics, upTo, acked)
-		} else {
-			l.msgs, acked = take(l.msgs, upTo, acked)
-		}
+		acked = l.take(upTo, topicUpTo, acked)
 		sh.curSize += l.size() - before
 		if l.size() == 0 {
 			sh.release(token, l)
 		}
 	}
 	sh.mu.Unlock()
+	h.recordDelivered(acked)
+}
+
+// recordDelivered collects deliveries for the next flush.
+func (h *Hub) recordDelivered(acked []sentRef) {
 	if len(acked) == 0 {
 		return
 	}
-
+	r := &h.status
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.closed {

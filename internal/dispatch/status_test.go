@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/heraldpush/herald"
 	"github.com/heraldpush/herald/internal/metrics"
 	"github.com/heraldpush/herald/internal/store"
 	"github.com/heraldpush/herald/internal/store/pebblestore"
@@ -102,18 +103,18 @@ func TestStatusRecorderFlushes(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	h.wroteStatus([]sentRef{
-		{token: "tok-a", seq: outs[0].Seq, id: "tm-1"},
-		{token: "tok-a", seq: outs[1].Seq, id: "tm-2"},
-		{token: "tok-a", seq: 7, id: "topic-1", topic: true},
-		{token: "tok-b", seq: 7, id: "topic-1", topic: true},
+	// What sessions wrote to tok-a and tok-b and left to the hub.
+	h.handOverStatus("tok-a", &sentLog{
+		msgs:   []sentRef{{token: "tok-a", seq: outs[0].Seq, id: "tm-1"}, {token: "tok-a", seq: outs[1].Seq, id: "tm-2"}},
+		topics: []sentRef{{token: "tok-a", seq: 7, id: "topic-1", topic: true}},
 	})
+	h.handOverStatus("tok-b", &sentLog{topics: []sentRef{{token: "tok-b", seq: 7, id: "topic-1", topic: true}}})
 	clk.advance(time.Second)
-	h.ackedStatus("tok-a", outs[0].Seq, false) // tm-2 not yet
-	h.ackedStatus("tok-a", 7, true)
-	h.ackedStatus("tok-b", 7, true)
-	h.ackedStatus("tok-b", 7, true)   // again: nothing more
-	h.ackedStatus("tok-c", 100, true) // never written to
+	h.ackedStatus("tok-a", outs[0].Seq, 0) // tm-2 not yet
+	h.ackedStatus("tok-a", 0, 7)
+	h.ackedStatus("tok-b", 0, 7)
+	h.ackedStatus("tok-b", 0, 7)   // again: nothing more
+	h.ackedStatus("tok-c", 0, 100) // never written to
 	h.closeStatus(ctx)
 
 	for id, want := range map[string]store.State{"tm-1": store.StateDelivered, "tm-2": store.StateAccepted} {
@@ -133,37 +134,82 @@ func TestStatusRecorderFlushes(t *testing.T) {
 		t.Errorf("topic-1: %d delivered at %v, want 2 at %v", got.Delivered, got.UpdatedAt, clk.Now())
 	}
 	// Closed: later acks are not recorded.
-	h.ackedStatus("tok-a", outs[1].Seq, false)
+	h.ackedStatus("tok-a", outs[1].Seq, 0)
 	h.flushStatus(ctx)
 	if got, _, _ := h.MessageStatus(ctx, "tm-2"); got.State != store.StateAccepted {
 		t.Errorf("an ack after close was recorded: %s", got.State)
 	}
 }
 
-// BenchmarkStatusMemory is what message status adds to a delivery on the
-// fan-out path: remembering the message written to one registration, then
-// turning its ack into a counted delivery (the store write is batched;
-// its time, on another goroutine, is included). One op = one delivery,
-// over 19,500 registrations.
-func BenchmarkStatusMemory(b *testing.B) {
-	st, err := pebblestore.Open(b.TempDir(), pebblestore.Options{})
+// A connected device's deliveries are counted from the session's own
+// memory, and what a session wrote but the device did not ack before the
+// connection ended is counted when the device acks it later: in the
+// hello of its next connection, or in an ack on that connection.
+func TestStatusAcrossSessions(t *testing.T) {
+	e := newRelayEnv(t, t.TempDir())
+	ctx := context.Background()
+	resp, err := e.hub.Register(ctx, e.appKey, nil)
 	if err != nil {
-		b.Fatal(err)
+		t.Fatal(err)
 	}
-	defer st.Close()
-	h := New(st, Config{}, metrics.New(), slog.New(slog.NewTextHandler(io.Discard, nil)))
-	defer h.closeStatus(context.Background())
-	tokens := make([]string, 19_500)
-	for i := range tokens {
-		tokens[i] = fmt.Sprintf("token-%08d-abcdefghijklmnopqrstuvwxyz", i)
+	state := func(id string) store.State {
+		t.Helper()
+		e.hub.flushStatus(ctx)
+		st, _, err := e.hub.MessageStatus(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st.State
 	}
-	refs := make([]sentRef, 1)
-	b.ResetTimer()
-	for i := range b.N {
-		tok := tokens[i%len(tokens)]
-		seq := uint64(i/len(tokens) + 1)
-		refs[0] = sentRef{token: tok, seq: seq, id: "message", topic: true}
-		h.wroteStatus(refs)
-		h.ackedStatus(tok, seq, true)
+	// connect attaches the device with its hello acks and waits for the
+	// welcome and the n messages it must get.
+	connect := func(acked uint64, n int) (*Session, []uint64) {
+		t.Helper()
+		conn := &recordConn{frames: make(chan []byte, 16)}
+		s, err := e.hub.Attach(ctx, &herald.Hello{Version: herald.ProtocolVersion, DeviceID: resp.Device.ID,
+			DeviceSecret: resp.Device.Secret, Registrations: []herald.Resume{{Token: resp.Token, Acked: acked}}}, conn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var seqs []uint64
+		for len(seqs) < n {
+			f, err := herald.DecodeFrame(<-conn.frames)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, m := range f.Messages {
+				seqs = append(seqs, m.Seq)
+			}
+		}
+		return s, seqs
+	}
+	ack := func(s *Session, seq uint64) {
+		t.Helper()
+		if err := s.Ack(ctx, []herald.Ack{{Token: resp.Token, Seq: seq}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	ids := []string{e.send(t, resp.Token, "one"), e.send(t, resp.Token, "two"), e.send(t, resp.Token, "three")}
+	s1, seqs := connect(0, 3)
+	ack(s1, seqs[0])
+	if got := state(ids[0]); got != store.StateDelivered {
+		t.Fatalf("acked on the connection: %s, want delivered", got)
+	}
+	e.hub.Detach(ctx, s1) // two and three written, not acked
+
+	// The next hello acks "two"; "three" comes again and is acked on the
+	// connection.
+	s2, seqs2 := connect(seqs[1], 1)
+	t.Cleanup(func() { e.hub.Detach(ctx, s2) })
+	if got := state(ids[1]); got != store.StateDelivered {
+		t.Errorf("acked in the next hello: %s, want delivered", got)
+	}
+	if got := state(ids[2]); got != store.StateAccepted {
+		t.Errorf("not acked yet: %s, want accepted", got)
+	}
+	ack(s2, seqs2[0])
+	if got := state(ids[2]); got != store.StateDelivered {
+		t.Errorf("acked on the next connection: %s, want delivered", got)
 	}
 }

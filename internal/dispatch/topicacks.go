@@ -33,7 +33,6 @@ type topicAcks struct {
 // ackTopic records that a registration's device handled its topic stream
 // up to upTo; the cursor reaches the store with the next flush.
 func (h *Hub) ackTopic(token string, upTo uint64) {
-	h.ackedStatus(token, upTo, true)
 	a := &h.topicAcks
 	a.mu.Lock()
 	defer a.mu.Unlock()

@@ -76,5 +76,9 @@ func (h *Hub) writer() {
 			}
 		}
 		clear(mine)
+		if out.written > 0 {
+			h.metrics.Deliveries.Add(float64(out.written))
+			out.written = 0
+		}
 	}
 }
