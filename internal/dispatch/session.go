@@ -74,6 +74,7 @@ type Session struct {
 type regState struct {
 	lastSent uint64
 	fetch    bool
+	removed  bool // no longer served (removeReg)
 
 	// The topic stream, the same rule over the project's topic log:
 	// lastTopic is the last log position handled (written or skipped as
@@ -109,6 +110,7 @@ type queued struct {
 	frame []byte
 	topic *topicEntry // with token: a topic log entry for that registration
 	token string
+	rs    *regState // the token's state, if the offer knew it (else looked up)
 }
 
 func newSession(h *Hub, id, deviceID string, conn Conn, state herald.AppState) *Session {
@@ -250,18 +252,19 @@ func (s *Session) topicCursor(token string, from uint64) {
 }
 
 // offerTopics queues published topic log entries (in log order) for a
-// registration, under one lock.
+// registration, under one lock; rs is the registration's state in this
+// session if the caller has it (regOf), else nil.
 // It reports whether the session must be scheduled for a write pass (the
 // caller schedules many at once, Hub.scheduleAll): it then counts as
 // running; and whether the session is live (not closed).
-func (s *Session) offerTopics(token string, entries []*topicEntry) (schedule, live bool) {
+func (s *Session) offerTopics(token string, rs *regState, entries []*topicEntry) (schedule, live bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return false, false
 	}
 	for _, e := range entries {
-		s.enqueueLocked(queued{topic: e, token: token}, !e.High)
+		s.enqueueLocked(queued{topic: e, token: token, rs: rs}, !e.High)
 	}
 	if s.running || s.paused {
 		return false, true
@@ -273,7 +276,19 @@ func (s *Session) offerTopics(token string, entries []*topicEntry) (schedule, li
 func (s *Session) removeReg(token string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	delete(s.regs, token)
+	if rs := s.regs[token]; rs != nil {
+		rs.removed = true
+		delete(s.regs, token)
+	}
+}
+
+// regOf returns the session's state of a registration it serves, nil if
+// none: a fan-out hands it back with each offer (offerTopics) so that the
+// write pass does not look the token up.
+func (s *Session) regOf(token string) *regState {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.regs[token]
 }
 
 func (s *Session) tokens() []string {
@@ -407,8 +422,11 @@ func (s *Session) writePass(ctx context.Context, out *batch) bool {
 			continue
 		}
 		if e := it.topic; e != nil {
-			rs := s.regs[it.token]
-			if rs == nil || !rs.topicOn || rs.fetchTopic || e.Seq <= rs.lastTopic {
+			rs := it.rs
+			if rs == nil {
+				rs = s.regs[it.token]
+			}
+			if rs == nil || rs.removed || !rs.topicOn || rs.fetchTopic || e.Seq <= rs.lastTopic {
 				continue
 			}
 			rs.lastTopic = e.Seq

@@ -32,6 +32,7 @@ type topicState struct {
 	// loaded: a fan-out offers to it without a lookup by token (and looks
 	// the token up only if that session has closed meanwhile).
 	session *Session
+	rs      *regState         // the token's state in session
 	subs    map[string]uint64 // topic → Since
 }
 
@@ -218,7 +219,7 @@ func (h *Hub) loadTopics(ctx context.Context, s *Session, token, project string)
 		h.topics.set(token, nil)
 		return 0, false, nil
 	}
-	st := &topicState{project: project, session: s, subs: make(map[string]uint64, len(subs))}
+	st := &topicState{project: project, session: s, rs: s.regOf(token), subs: make(map[string]uint64, len(subs))}
 	for _, sub := range subs {
 		st.subs[sub.Topic] = sub.Since
 	}
@@ -375,13 +376,13 @@ func (h *Hub) fanOut(p *publisher, entries []*topicEntry) {
 			if s == nil {
 				continue
 			}
-			schedule, live := s.offerTopics(tg.st.token, tg.entries)
+			schedule, live := s.offerTopics(tg.st.token, tg.st.rs, tg.entries)
 			if !live {
 				// That session closed: the token may be served by a
 				// newer one already (whose own state replaces this).
 				if s2 := h.sessionFor(tg.st.token); s2 != nil && s2 != s {
 					s = s2
-					schedule, _ = s.offerTopics(tg.st.token, tg.entries)
+					schedule, _ = s.offerTopics(tg.st.token, nil, tg.entries)
 				}
 			}
 			if schedule {
