@@ -379,6 +379,23 @@ func (s *Session) Ack(ctx context.Context, acks []herald.Ack) error {
 	return nil
 }
 
+// AckMayBlock reports whether Ack(acks) may wait for the store: an ack
+// of a token stream is written at once, and an ack may refresh the
+// last-seen times (touchEvery). Otherwise (topic streams) an ack only
+// changes memory, and the gateway's poller handles it on its own
+// goroutine without holding up the other connections.
+func (s *Session) AckMayBlock(acks []herald.Ack) bool {
+	for _, a := range acks {
+		if a.Seq > 0 {
+			return true
+		}
+	}
+	now := s.hub.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return now.Sub(s.lastTouch) >= touchEvery
+}
+
 // ackedStatus turns what was written to token up to its acks (upTo in
 // its token stream, topicUpTo in its topic stream) into deliveries.
 func (s *Session) ackedStatus(token string, upTo, topicUpTo uint64) {

@@ -50,6 +50,10 @@ type Handler struct {
 	// state), read without an allocation each.
 	small sync.Pool // wbufs holds the buffers connections write from.
 	wbufs sync.Pool
+
+	// poller reads the connections whose session is attached (Linux,
+	// plain TCP); nil: each connection's own goroutine reads it.
+	poller *poller
 }
 
 // maxPooledWrite is the largest write buffer put back in the pool.
@@ -63,23 +67,38 @@ func New(hub *dispatch.Hub, pingInterval time.Duration, logger *slog.Logger) *Ha
 	h := &Handler{hub: hub, logger: logger, pingInterval: pingInterval, conns: map[*conn]struct{}{}}
 	h.small.New = func() any { b := make([]byte, smallFrame); return &b }
 	h.wbufs.New = func() any { b := make([]byte, 0, 4<<10); return &b }
+	h.poller = newPoller(h)
 	return h
+}
+
+// Stop stops reading the connections handed to the poller and waits for
+// its goroutines; call it after the hub has closed the sessions.
+func (h *Handler) Stop() {
+	if h.poller != nil {
+		h.poller.close()
+	}
 }
 
 // ServeHTTP upgrades the request to a WebSocket and serves it on its own
 // goroutine, so that net/http's per-request state is released.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// Taken before the upgrade's answer: a device that connects again
+	// once its first connection is established gets a later time, even
+	// if this goroutine is held up after the answer.
+	opened := time.Now()
 	nc, rw, _, err := ws.UpgradeHTTP(r, w)
 	if err != nil {
 		h.logger.Debug("websocket upgrade failed", "remote", r.RemoteAddr, "err", err)
 		return
 	}
 	var src io.Reader = nc
+	var early *bytes.Reader
 	if n := rw.Reader.Buffered(); n > 0 {
-		early, _ := rw.Reader.Peek(n)
-		src = io.MultiReader(bytes.NewReader(bytes.Clone(early)), nc)
+		b, _ := rw.Reader.Peek(n)
+		early = bytes.NewReader(bytes.Clone(b))
+		src = io.MultiReader(early, nc)
 	}
-	c := &conn{nc: nc, br: bufio.NewReaderSize(src, readBuffer), opened: time.Now(), wbufs: &h.wbufs}
+	c := &conn{nc: nc, br: bufio.NewReaderSize(src, readBuffer), early: early, opened: opened, wbufs: &h.wbufs}
 	h.mu.Lock()
 	if h.done {
 		h.mu.Unlock()
@@ -150,6 +169,9 @@ func (h *Handler) serve(c *conn) {
 	h.mu.Lock()
 	delete(h.conns, c) // the hub owns it now
 	h.mu.Unlock()
+	if h.poller != nil && h.poller.add(c, s) {
+		return // the poller reads it from now on, and detaches s at the end
+	}
 	defer h.hub.Detach(ctx, s)
 
 	deadline := 2 * h.pingInterval // the device pings every interval
@@ -188,7 +210,8 @@ func (h *Handler) serve(c *conn) {
 type conn struct {
 	nc     net.Conn
 	br     *bufio.Reader
-	opened time.Time // when the WebSocket was established
+	early  *bytes.Reader // bytes read with the upgrade request, if any (before nc in br's source)
+	opened time.Time     // when the WebSocket was established
 
 	wbufs *sync.Pool // write buffers, shared by the handler's connections
 
@@ -196,6 +219,26 @@ type conn struct {
 	closed bool
 	// writeBy is the write deadline last set by extendWriteDeadline.
 	writeBy time.Time
+	// onClose, if set, runs before the connection closes (the poller
+	// forgets it); set under mu.
+	onClose func()
+}
+
+// beforeClose runs the onClose hook, if any. Called without mu.
+func (c *conn) beforeClose() {
+	c.mu.Lock()
+	f := c.onClose
+	c.mu.Unlock()
+	if f != nil {
+		f()
+	}
+}
+
+// writeControl writes a control frame (pong, close) in one write.
+func (c *conn) writeControl(op ws.OpCode, payload []byte) error {
+	buf := appendHeader(make([]byte, 0, 4+len(payload)), op, len(payload))
+	_, err := lockedWriter{c}.Write(append(buf, payload...))
+	return err
 }
 
 // extendWriteDeadline gives the next write between half of writeTimeout
@@ -320,6 +363,7 @@ func (c *conn) WriteFrames(frames ...[]byte) error {
 
 // Close sends a close frame and closes the connection.
 func (c *conn) Close(code int, reason string) {
+	c.beforeClose()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {
@@ -339,6 +383,7 @@ func (c *conn) Close(code int, reason string) {
 // a moment, so that unread input does not turn the close into a TCP reset
 // that would destroy the close frame (and its reason) on the device's side.
 func (c *conn) closeFromReader(code int, reason string) {
+	c.beforeClose()
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
@@ -360,6 +405,7 @@ func (c *conn) closeFromReader(code int, reason string) {
 }
 
 func (c *conn) closeConn() {
+	c.beforeClose()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.closed = true

@@ -91,6 +91,7 @@ func Run(ctx context.Context, cfg config.Config, logger *slog.Logger, ready func
 		StatusRetention: cfg.StatusRetention,
 	}, m, logger.With("part", "dispatch"))
 	gw := gateway.New(hub, cfg.PingInterval, logger.With("part", "gateway"))
+	defer gw.Stop()
 	var readyFlag atomic.Bool
 	api := &httpapi.API{
 		Store: st, Hub: hub, Authority: authority, Admin: auth.NewAdmin(adminToken),
@@ -168,6 +169,7 @@ func Run(ctx context.Context, cfg config.Config, logger *slog.Logger, ready func
 	}
 	gw.Close()
 	hub.Shutdown(reconnectSpread)
+	gw.Stop()
 	stopPurge()
 	<-purgeDone
 	// Vendor calls in flight end now; their entries stay stored and are
