@@ -227,7 +227,11 @@ func (d *frameDecoder) interned(b []byte) string {
 		return v
 	}
 	if d.intern == nil || len(d.intern) >= maxInterned {
-		d.intern = make(map[string]string, maxInterned)
+		// Not sized for maxInterned: a connection interns a handful of
+		// strings, and a device's first message allocating room for
+		// hundreds cost a fan-out to 19,500 SDK devices seconds of
+		// allocation and GC.
+		d.intern = map[string]string{}
 	}
 	d.intern[v] = v
 	return v
