@@ -229,6 +229,9 @@ func (l *pollLoop) run() {
 				l.read(pc, now)
 			}
 		}
+		if n == len(events) {
+			runtime.Gosched() // more are ready: let the rest of the server run too
+		}
 	}
 }
 
