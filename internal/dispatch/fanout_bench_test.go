@@ -53,17 +53,7 @@ func (countConn) Opened() time.Time { return time.Time{} }
 
 func benchFanOut(b *testing.B, n int, acked bool) {
 	ctx := context.Background()
-	st, err := pebblestore.Open(b.TempDir(), pebblestore.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer st.Close()
-	if err := st.CreateProject(ctx, store.Project{ID: "p1"}); err != nil {
-		b.Fatal(err)
-	}
-	if err := st.CreateApp(ctx, store.App{Key: "app-1", ProjectID: "p1"}); err != nil {
-		b.Fatal(err)
-	}
+	st := storeWithApp(b)
 	h := New(st, Config{PingInterval: time.Hour, SendQueue: 256}, metrics.New(), slog.New(slog.NewTextHandler(io.Discard, nil)))
 	defer h.closeStatus(ctx)
 
@@ -152,4 +142,23 @@ func benchFanOut(b *testing.B, n int, acked bool) {
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/delivery")
+}
+
+// storeWithApp opens an embedded store in a temporary directory, closed
+// at the end of the test, with project p1 and its app app-1.
+func storeWithApp(tb testing.TB) *pebblestore.Store {
+	tb.Helper()
+	ctx := context.Background()
+	st, err := pebblestore.Open(tb.TempDir(), pebblestore.Options{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = st.Close() })
+	if err := st.CreateProject(ctx, store.Project{ID: "p1"}); err != nil {
+		tb.Fatal(err)
+	}
+	if err := st.CreateApp(ctx, store.App{Key: "app-1", ProjectID: "p1"}); err != nil {
+		tb.Fatal(err)
+	}
+	return st
 }

@@ -485,17 +485,7 @@ func TestRelayTopics(t *testing.T) {
 // connect here, and their vendor says when they are gone.
 func TestVendorRegistrationsDoNotGoStale(t *testing.T) {
 	ctx := context.Background()
-	st, err := pebblestore.Open(t.TempDir(), pebblestore.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
-	if err := st.CreateProject(ctx, store.Project{ID: "p1"}); err != nil {
-		t.Fatal(err)
-	}
-	if err := st.CreateApp(ctx, store.App{Key: "app-1", ProjectID: "p1"}); err != nil {
-		t.Fatal(err)
-	}
+	st := storeWithApp(t)
 	clk := &testClock{now: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)}
 	h := New(st, Config{PingInterval: time.Second, SendQueue: 16, StaleAfter: 24 * time.Hour, Now: clk.Now},
 		metrics.New(), slog.New(slog.NewTextHandler(io.Discard, nil)))
