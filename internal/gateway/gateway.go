@@ -220,13 +220,17 @@ type conn struct {
 	// writeBy is the write deadline last set by extendWriteDeadline.
 	writeBy time.Time
 	// onClose, if set, runs before the connection closes (the poller
-	// forgets it); set under mu.
+	// forgets it); closing is set when a close has begun, so that no hook
+	// is set after that. Both under mu.
 	onClose func()
+	closing bool
 }
 
-// beforeClose runs the onClose hook, if any. Called without mu.
+// beforeClose marks the connection as closing and runs the onClose hook,
+// if any. Called without mu.
 func (c *conn) beforeClose() {
 	c.mu.Lock()
+	c.closing = true
 	f := c.onClose
 	c.mu.Unlock()
 	if f != nil {

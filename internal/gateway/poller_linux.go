@@ -154,11 +154,15 @@ func (p *poller) add(c *conn, s *dispatch.Session) bool {
 	l := p.loops[p.next.Add(1)%uint32(len(p.loops))]
 	pc := &pconn{c: c, s: s, rc: rc, fd: fd, loop: l}
 	pc.lastRead.Store(time.Now().UnixNano())
+	// From here every close of c runs pc.remove first, or has begun
+	// already and c is left to its goroutine.
 	c.mu.Lock()
-	closed := c.closed
-	c.onClose = pc.remove
+	closing := c.closed || c.closing
+	if !closing {
+		c.onClose = pc.remove
+	}
 	c.mu.Unlock()
-	if closed {
+	if closing {
 		return false
 	}
 	// Frames already read past the hello go first, on this goroutine.
@@ -170,7 +174,11 @@ func (p *poller) add(c *conn, s *dispatch.Session) bool {
 	}
 	l.mu.Lock()
 	err = syscall.EBADF // the poller has stopped: the server is stopping
-	if l.epfd >= 0 {
+	if pc.removed.Load() {
+		// Closing meanwhile (remove waits for l.mu before the
+		// descriptor closes): nothing to add.
+		err = nil
+	} else if l.epfd >= 0 {
 		l.conns[fd] = pc
 		ev := syscall.EpollEvent{Events: syscall.EPOLLIN | syscall.EPOLLRDHUP, Fd: fd}
 		if err = syscall.EpollCtl(l.epfd, syscall.EPOLL_CTL_ADD, int(fd), &ev); err != nil {
