@@ -150,6 +150,12 @@ func (h *Handler) serve(c *conn) {
 		c.closeFromReader(herald.CloseUnsupportedVersion, fmt.Sprintf("protocol version %d is not supported; this server speaks %d", first.Hello.Version, herald.ProtocolVersion))
 		return
 	}
+	// From here the hub closes it once attached (with a goaway at
+	// shutdown), and this goroutine if attaching fails: Close must not
+	// close it, even if the device already has its welcome.
+	h.mu.Lock()
+	delete(h.conns, c)
+	h.mu.Unlock()
 	s, err := h.hub.Attach(ctx, first.Hello, c)
 	switch {
 	case errors.Is(err, dispatch.ErrUnauthorized):
@@ -166,9 +172,6 @@ func (h *Handler) serve(c *conn) {
 		c.closeFromReader(herald.CloseGoingAway, "server error")
 		return
 	}
-	h.mu.Lock()
-	delete(h.conns, c) // the hub owns it now
-	h.mu.Unlock()
 	if h.poller != nil && h.poller.add(c, s) {
 		return // the poller reads it from now on, and detaches s at the end
 	}
