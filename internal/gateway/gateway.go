@@ -191,22 +191,31 @@ func (h *Handler) serve(c *conn) {
 			c.fail(err)
 			return
 		}
-		switch f.Type {
-		case herald.FramePing:
-			s.Pong(ctx)
-		case herald.FrameAck:
-			if err := s.Ack(ctx, f.Acks); err != nil {
-				h.logger.Error("storing ack", "session", s.ID, "err", err)
-				c.closeFromReader(herald.CloseGoingAway, "server error")
-				return
-			}
-		case herald.FrameState:
-			s.SetState(f.State)
-		default:
-			c.closeFromReader(herald.CloseBadFrame, fmt.Sprintf("a device may not send %s frames here", f.Type))
+		if code, reason := h.handle(ctx, s, f); code != 0 {
+			c.closeFromReader(code, reason)
 			return
 		}
 	}
+}
+
+// handle acts on a frame the device sent on its attached session s. It
+// returns the close code and reason if the connection must close, 0 if
+// not.
+func (h *Handler) handle(ctx context.Context, s *dispatch.Session, f herald.Frame) (int, string) {
+	switch f.Type {
+	case herald.FramePing:
+		s.Pong(ctx)
+	case herald.FrameAck:
+		if err := s.Ack(ctx, f.Acks); err != nil {
+			h.logger.Error("storing ack", "session", s.ID, "err", err)
+			return herald.CloseGoingAway, "server error"
+		}
+	case herald.FrameState:
+		s.SetState(f.State)
+	default:
+		return herald.CloseBadFrame, fmt.Sprintf("a device may not send %s frames here", f.Type)
+	}
+	return 0, ""
 }
 
 // conn is one WebSocket connection; writes are serialised by mu.

@@ -6,7 +6,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"net"
 	"runtime"
 	"sync"
@@ -15,7 +14,6 @@ import (
 	"time"
 
 	"github.com/gobwas/ws"
-	"github.com/gobwas/ws/wsutil"
 
 	"github.com/heraldpush/herald"
 	"github.com/heraldpush/herald/internal/dispatch"
@@ -314,11 +312,6 @@ func (pc *pconn) message(_ ws.OpCode, msg []byte) error {
 	if err != nil {
 		return err
 	}
-	switch f.Type {
-	case herald.FrameAck, herald.FramePing, herald.FrameState:
-	default:
-		return notHere(fmt.Sprintf("a device may not send %s frames here", f.Type))
-	}
 	pc.mu.Lock()
 	defer pc.mu.Unlock()
 	if pc.running || (f.Type != herald.FrameState && pc.s.AckMayBlock(f.Acks)) {
@@ -335,13 +328,7 @@ func (pc *pconn) message(_ ws.OpCode, msg []byte) error {
 	return nil
 }
 
-// notHere ends a parse at a frame a device may not send (closed as a bad
-// frame, with this reason); errHandled at a failure already handled (the
-// connection is closing).
-type notHere string
-
-func (e notHere) Error() string { return string(e) }
-
+// errHandled ends a parse after handle closed the connection.
 var errHandled = errors.New("connection closing")
 
 // drain handles the queued frames in order, then ends.
@@ -362,24 +349,16 @@ func (pc *pconn) drain() {
 	}
 }
 
-// handle acts on a device's frame as the goroutine reader does; false
-// when the connection is closing.
+// handle acts on a device's frame as the goroutine reader does
+// (Handler.handle); false when the connection is closing.
 func (pc *pconn) handle(f herald.Frame) bool {
-	ctx := context.Background()
-	switch f.Type {
-	case herald.FramePing:
-		pc.s.Pong(ctx)
-	case herald.FrameAck:
-		if err := pc.s.Ack(ctx, f.Acks); err != nil {
-			pc.loop.p.h.logger.Error("storing ack", "session", pc.s.ID, "err", err)
-			pc.remove()
-			go pc.c.closeFromReader(herald.CloseGoingAway, "server error")
-			return false
-		}
-	case herald.FrameState:
-		pc.s.SetState(f.State)
+	code, reason := pc.loop.p.h.handle(context.Background(), pc.s, f)
+	if code == 0 {
+		return true
 	}
-	return true
+	pc.remove()
+	go pc.c.closeFromReader(code, reason) // it lingers: not on the loop
+	return false
 }
 
 // fail closes the connection after what the device sent broke the
@@ -389,15 +368,7 @@ func (pc *pconn) fail(err error) {
 		return
 	}
 	pc.remove()
-	var nh notHere
-	switch {
-	case errors.As(err, &nh):
-		go pc.c.closeFromReader(herald.CloseBadFrame, string(nh))
-	case errors.Is(err, errTooLarge):
-		go pc.c.fail(wsutil.ErrFrameTooLarge)
-	default:
-		go pc.c.fail(err)
-	}
+	go pc.c.fail(err)
 }
 
 // sweep closes the connections that sent nothing for two ping intervals

@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/gobwas/ws"
+	"github.com/gobwas/ws/wsutil"
 
 	"github.com/heraldpush/herald"
 )
@@ -23,12 +24,11 @@ type frameReader struct {
 	msgOp ws.OpCode // its opcode; 0 when none is in progress
 }
 
-// Errors of frameReader: errTooLarge closes with CloseFrameTooLarge,
-// errProtocol (wrapped) with CloseBadFrame.
-var (
-	errTooLarge = errors.New("frame too large")
-	errProtocol = errors.New("websocket protocol error")
-)
+// errProtocol (wrapped) is what frameReader reports of a frame that breaks
+// RFC 6455 (closed with CloseBadFrame); for a frame or message beyond
+// herald.MaxFrameSize it reports wsutil's errors, as the goroutine reader
+// does (closed with CloseFrameTooLarge).
+var errProtocol = errors.New("websocket protocol error")
 
 // feed parses the complete frames at the start of data, unmasking them in
 // place, and calls onControl for each control frame and onMessage for
@@ -69,7 +69,7 @@ func (r *frameReader) feed(data []byte, onControl func(op ws.OpCode, payload []b
 		case op.IsReserved():
 			return consumed, fmt.Errorf("%w: reserved opcode %d", errProtocol, op)
 		case n > herald.MaxFrameSize:
-			return consumed, errTooLarge
+			return consumed, wsutil.ErrFrameTooLarge
 		}
 		if uint64(len(b)) < uint64(hdr)+4+n {
 			return consumed, nil
@@ -96,7 +96,7 @@ func (r *frameReader) feed(data []byte, onControl func(op ws.OpCode, payload []b
 			msg = payload // whole in one frame: no copy
 		default:
 			if len(r.msg)+len(payload) > herald.MaxFrameSize {
-				return consumed, errTooLarge
+				return consumed, wsutil.ErrMessageTooLarge
 			}
 			if op != ws.OpContinuation {
 				r.msgOp = op

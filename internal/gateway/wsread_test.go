@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/gobwas/ws"
+	"github.com/gobwas/ws/wsutil"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/heraldpush/herald"
@@ -111,9 +112,9 @@ func TestFrameReaderRefusesWhatTheProtocolForbids(t *testing.T) {
 		"continuation of nothing":  {clientFrame(t, true, ws.OpContinuation, []byte("x")), errProtocol},
 		"message within a message": {append(clientFrame(t, false, ws.OpText, []byte("a")), clientFrame(t, true, ws.OpText, []byte("b"))...), errProtocol},
 		"invalid UTF-8":            {clientFrame(t, true, ws.OpText, []byte{'"', 0xff, '"'}), errProtocol},
-		"frame too large":          {bigHeader, errTooLarge},
+		"frame too large":          {bigHeader, wsutil.ErrFrameTooLarge},
 		"message too large": {append(clientFrame(t, false, ws.OpText, bytes.Repeat([]byte("a"), herald.MaxFrameSize)),
-			clientFrame(t, true, ws.OpContinuation, []byte("b"))...), errTooLarge},
+			clientFrame(t, true, ws.OpContinuation, []byte("b"))...), wsutil.ErrMessageTooLarge},
 	} {
 		t.Run(name, func(t *testing.T) {
 			if _, err := feedAll(tc.data, nil); !errors.Is(err, tc.want) {
