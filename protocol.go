@@ -112,7 +112,12 @@ type Welcome struct {
 	// PingIntervalMillis is how often the device must send a ping. The
 	// server closes a connection that sends nothing for twice this long.
 	PingIntervalMillis int64 `json:"ping_interval_ms"`
-	ServerTimeMillis   int64 `json:"server_time_ms"`
+	// TopicAckMillis is how long the device may hold the acks of topic
+	// and condition messages (the topic stream, Ack.TopicSeq) before it
+	// sends them; it sends them with its next ping if that comes first.
+	// Missing or 0: as the acks of the token stream.
+	TopicAckMillis   int64 `json:"topic_ack_ms,omitempty"`
+	ServerTimeMillis int64 `json:"server_time_ms"`
 	// Registrations reports each token of the hello: "ok", or
 	// "unregistered" when the token was deleted or never existed here (the
 	// SDK then registers again and reports a new token to the app).

@@ -85,6 +85,11 @@ type Config struct {
 	// together. Acks go out at once when 50 entries are owed, and when Run
 	// is stopped. Default 0: each frame, or burst of frames already
 	// received, is acknowledged as soon as it is handled.
+	//
+	// Acks of topic and condition messages alone are held longer if the
+	// server asks (its --topic-ack-hold, 30s by default), and go out with
+	// the next ping if that comes first: the server needs them only to
+	// count deliveries.
 	AckDelay time.Duration
 }
 

@@ -174,6 +174,32 @@ func (c *conn) writeClose(code ws.StatusCode, reason string) error {
 func (c *conn) writeRaw(op ws.OpCode, p []byte) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.wbuf = appendMasked(c.wbuf[:0], op, p)
+	err := c.writeLocked(c.wbuf)
+	if cap(c.wbuf) > 64<<10 {
+		c.wbuf = nil // do not pin a large buffer on an idle connection
+	}
+	return err
+}
+
+// write writes frames made with appendMasked, in a single write call.
+func (c *conn) write(frames []byte) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.writeLocked(frames)
+}
+
+func (c *conn) writeLocked(b []byte) error {
+	if err := c.nc.SetWriteDeadline(time.Now().Add(writeTimeout)); err != nil {
+		return err
+	}
+	_, err := c.nc.Write(b)
+	return err
+}
+
+// appendMasked appends a final frame of op with payload p, masked with a
+// new key as a client's frames must be, to dst. p is not modified.
+func appendMasked(dst []byte, op ws.OpCode, p []byte) []byte {
 	mask := ws.NewMask()
 	var hdr [ws.MaxHeaderSize]byte
 	hdr[0] = 0x80 | byte(op) // FIN
@@ -192,16 +218,11 @@ func (c *conn) writeRaw(op ws.OpCode, p []byte) error {
 	}
 	copy(hdr[n:], mask[:])
 	n += 4
-	c.wbuf = append(append(c.wbuf[:0], hdr[:n]...), p...)
-	ws.Cipher(c.wbuf[n:], mask, 0)
-	if err := c.nc.SetWriteDeadline(time.Now().Add(writeTimeout)); err != nil {
-		return err
-	}
-	_, err := c.nc.Write(c.wbuf)
-	if cap(c.wbuf) > 64<<10 {
-		c.wbuf = nil // do not pin a large buffer on an idle connection
-	}
-	return err
+	dst = append(dst, hdr[:n]...)
+	start := len(dst)
+	dst = append(dst, p...)
+	ws.Cipher(dst[start:], mask, 0)
+	return dst
 }
 
 // close closes the TCP connection.

@@ -57,6 +57,10 @@ func (c *Client) handle(ctx context.Context, ack *acker, f herald.Frame, end *se
 	case herald.FrameDeleted:
 		c.handleDeleted(*f.Deleted, owed)
 		return nil
+	case herald.FramePong, herald.FrameWelcome:
+		// A pong only proves the connection is alive (the read deadline
+		// moved). A second welcome is out of place and ignored.
+		return nil
 	}
 	// Anything else may change the registrations: settle what is owed
 	// first.
@@ -69,9 +73,6 @@ func (c *Client) handle(ctx context.Context, ack *acker, f herald.Frame, end *se
 	case herald.FrameGoAway:
 		end.goAway = max(0, msDuration(f.GoAway.ReconnectAfterMillis))
 		c.log.Info("herald: server going away", "reason", f.GoAway.Reason, "reconnect_after", end.goAway)
-	case herald.FramePong, herald.FrameWelcome:
-		// A pong only proves the connection is alive (the read deadline
-		// moved). A second welcome is out of place and ignored.
 	}
 	return nil
 }
@@ -159,36 +160,56 @@ type ackBatch struct {
 }
 
 // maxOwed is how many entries the SDK acknowledges at once even within
-// Config.AckDelay: the server counts unacknowledged messages against the
-// pending limit (100).
+// a hold: the server counts unacknowledged messages against the pending
+// limit (100).
 const maxOwed = 50
 
-// acker sends a session's acks, at once or, with Config.AckDelay, a
-// little later, one ack for everything received meanwhile.
+// acker sends a session's acks: at once, or held a little and then one
+// for everything handled meanwhile. Acks of the token stream are held for
+// Config.AckDelay; acks of topic messages only, for the welcome's
+// topic_ack_ms if that is longer (the server forgets nothing on a topic
+// ack: the hello's tacked resumes the stream, so it only asks for the ack
+// to count the delivery), and they go out with the next ping if that
+// comes first: a device that gets topic messages then sends about one ack
+// frame per ping, in the ping's own write.
 type acker struct {
-	c     *Client
-	cn    *conn
-	delay time.Duration
+	c  *Client
+	cn *conn
+	// delay holds token acks (Config.AckDelay), topicDelay topic acks
+	// (at least delay); set before the session's frames are read.
+	delay, topicDelay time.Duration
 
 	mu    sync.Mutex
 	acks  []herald.Ack
 	n     int
-	frame []byte // the ack frame being written; reused
+	// payload and frame are the ack frame's JSON and the frames being
+	// written, reused.
+	payload, frame []byte
 	err   error  // a delayed write failed: the session ends
-	// timer runs fire once the delay ends; made on the first delay and
-	// reused (Reset) for the next ones. armed says a delayed write is
-	// due; stale counts the fires that were stopped too late (already
-	// started, waiting for mu), which must do nothing.
+	// timer runs fire at due; made on the first hold and reused (Reset)
+	// for the next ones. armed says a delayed write is due; stale counts
+	// the fires that were stopped too late (already started, waiting for
+	// mu), which must do nothing.
 	timer *time.Timer
+	due   time.Time
 	armed bool
 	stale int
 }
 
+// setTopicHold applies the welcome's topic ack hold (never shorter than
+// the token acks').
+func (a *acker) setTopicHold(d time.Duration) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.topicDelay = max(a.delay, d)
+}
+
 // settle saves the dedupe marks of b if they changed, then hands its acks
-// over: written now if now is set, there is no delay or maxOwed entries
-// are owed, else when the delay ends. The order matters: once
-// acknowledged, the server forgets a message, so the mark must already be
-// on disk for a resend after a lost ack to be dropped.
+// over: written now if now is set, there is no hold or maxOwed entries
+// are owed, else when the hold ends (the shorter hold if token acks are
+// among them). The order matters: once acknowledged, the server forgets a
+// message, so the mark must already be on disk for a resend after a lost
+// ack to be dropped.
 func (a *acker) settle(ctx context.Context, b *ackBatch, now bool) error {
 	if b.changed {
 		if err := a.c.save(); err != nil {
@@ -198,7 +219,11 @@ func (a *acker) settle(ctx context.Context, b *ackBatch, now bool) error {
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	hold := a.topicDelay
 	for _, x := range b.acks {
+		if x.Seq > 0 {
+			hold = a.delay
+		}
 		a.acks = addAck(a.acks, x)
 	}
 	a.n += b.n
@@ -209,20 +234,22 @@ func (a *acker) settle(ctx context.Context, b *ackBatch, now bool) error {
 	if len(a.acks) == 0 {
 		return nil
 	}
-	if now || a.delay <= 0 || a.n >= maxOwed {
-		return a.writeLocked(ctx)
+	if now || hold <= 0 || a.n >= maxOwed {
+		return a.writeLocked(ctx, false)
 	}
-	if !a.armed {
-		// Half to one and a half times the delay: devices that got the
-		// same fan-out do not all answer at the same moment.
-		d := a.delay/2 + rand.N(a.delay)
-		if a.timer == nil {
-			a.timer = time.AfterFunc(d, a.fire)
-		} else {
-			a.timer.Reset(d)
-		}
-		a.armed = true
+	// Half to one and a half times the hold: devices that got the same
+	// fan-out do not all answer at the same moment.
+	due := time.Now().Add(hold/2 + rand.N(hold))
+	if a.armed && !due.Before(a.due) {
+		return nil // an earlier write is due already
 	}
+	a.disarmLocked()
+	if a.timer == nil {
+		a.timer = time.AfterFunc(time.Until(due), a.fire)
+	} else {
+		a.timer.Reset(time.Until(due))
+	}
+	a.due, a.armed = due, true
 	return nil
 }
 
@@ -239,23 +266,42 @@ func (a *acker) fire() {
 	if len(a.acks) == 0 {
 		return
 	}
-	if err := a.writeLocked(context.Background()); err != nil && a.err == nil {
+	if err := a.writeLocked(context.Background(), false); err != nil && a.err == nil {
 		a.err = err
 		_ = a.cn.close()
 	}
 }
 
-// writeLocked writes the acks held. If ctx is done it writes nothing and
-// keeps them: Run is stopping, and the session's goodbye sends them.
-func (a *acker) writeLocked(ctx context.Context) error {
+// ping writes a ping, after the acks held if there are any, in one
+// write.
+func (a *acker) ping() error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.writeLocked(context.Background(), true)
+}
+
+// writeLocked writes the acks held, and a ping after them if ping is set.
+// If ctx is done it writes nothing and keeps them: Run is stopping, and
+// the session's goodbye sends them.
+func (a *acker) writeLocked(ctx context.Context, ping bool) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	a.disarmLocked()
-	a.frame = appendAckFrame(a.frame[:0], a.acks)
-	err := a.cn.writeRaw(ws.OpText, a.frame)
+	a.frame = a.frame[:0]
+	if len(a.acks) > 0 {
+		a.payload = appendAckFrame(a.payload[:0], a.acks)
+		a.frame = appendMasked(a.frame, ws.OpText, a.payload)
+	}
+	if ping {
+		a.frame = appendMasked(a.frame, ws.OpText, []byte(pingJSON))
+	}
+	err := a.cn.write(a.frame)
 	a.acks, a.n = a.acks[:0], 0
 	if err != nil {
+		if ping {
+			return fmt.Errorf("send ping: %w", err)
+		}
 		return fmt.Errorf("send ack: %w", err)
 	}
 	return nil

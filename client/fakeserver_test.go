@@ -291,11 +291,17 @@ func (sc *serverConn) closeWith(code int, reason string) {
 // returns the hello.
 func (sc *serverConn) handshake(pingInterval time.Duration, unregistered ...string) *herald.Hello {
 	sc.t.Helper()
+	return sc.handshakeWith(herald.Welcome{PingIntervalMillis: pingInterval.Milliseconds()}, unregistered...)
+}
+
+// handshakeWith is handshake with the welcome's intervals of w.
+func (sc *serverConn) handshakeWith(w herald.Welcome, unregistered ...string) *herald.Hello {
+	sc.t.Helper()
 	f := sc.read()
 	if f.Type != herald.FrameHello {
 		sc.t.Fatalf("first frame %q, want hello", f.Type)
 	}
-	w := &herald.Welcome{SessionID: "s1", PingIntervalMillis: pingInterval.Milliseconds(), ServerTimeMillis: time.Now().UnixMilli()}
+	w.SessionID, w.ServerTimeMillis = "s1", time.Now().UnixMilli()
 	for _, r := range f.Hello.Registrations {
 		st := herald.StatusOK
 		for _, u := range unregistered {
@@ -305,7 +311,7 @@ func (sc *serverConn) handshake(pingInterval time.Duration, unregistered ...stri
 		}
 		w.Registrations = append(w.Registrations, herald.RegistrationStatus{Token: r.Token, Status: st})
 	}
-	sc.send(herald.Frame{Type: herald.FrameWelcome, Welcome: w})
+	sc.send(herald.Frame{Type: herald.FrameWelcome, Welcome: &w})
 	return f.Hello
 }
 

@@ -119,7 +119,7 @@ func (c *Client) session(ctx context.Context) (end sessionEnd) {
 		return end
 	}
 	defer cn.close()
-	ack := &acker{c: c, cn: cn, delay: c.cfg.AckDelay}
+	ack := &acker{c: c, cn: cn, delay: c.cfg.AckDelay, topicDelay: c.cfg.AckDelay}
 	defer ack.stop()
 	var owed ackBatch
 	var dec frameDecoder
@@ -162,6 +162,7 @@ func (c *Client) session(ctx context.Context) (end sessionEnd) {
 	if interval <= 0 {
 		interval = defaultPingInterval
 	}
+	ack.setTopicHold(time.Duration(f.Welcome.TopicAckMillis) * time.Millisecond)
 	c.log.Debug("herald: connected", "session", f.Welcome.SessionID, "ping_interval", interval)
 	if err := c.reregisterUnregistered(ctx, f.Welcome.Registrations); err != nil {
 		end.err = err
@@ -190,7 +191,7 @@ func (c *Client) session(ctx context.Context) (end sessionEnd) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		pinger(cn, interval, stopPing)
+		pinger(cn, ack, interval, stopPing)
 	}()
 	defer func() {
 		close(stopPing)
@@ -241,9 +242,10 @@ func (c *Client) session(ctx context.Context) (end sessionEnd) {
 	}
 }
 
-// pinger sends a ping every interval until stop is closed or a write fails
-// (then it closes the connection, which ends the session's read).
-func pinger(cn *conn, interval time.Duration, stop <-chan struct{}) {
+// pinger sends a ping every interval, with the acks held, until stop is
+// closed or a write fails (then it closes the connection, which ends the
+// session's read).
+func pinger(cn *conn, ack *acker, interval time.Duration, stop <-chan struct{}) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -251,7 +253,7 @@ func pinger(cn *conn, interval time.Duration, stop <-chan struct{}) {
 		case <-stop:
 			return
 		case <-t.C:
-			if err := cn.writeRaw(ws.OpText, []byte(pingJSON)); err != nil {
+			if err := ack.ping(); err != nil {
 				_ = cn.close()
 				return
 			}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/heraldpush/herald"
@@ -147,5 +148,58 @@ func TestSubscribeAndUnsubscribeCallTheDeviceAPI(t *testing.T) {
 	var apiErr *APIError
 	if !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("Subscribe with a refused credential = %v, want a 401 APIError", err)
+	}
+}
+
+func TestTopicAcksAreHeldAndRideThePing(t *testing.T) {
+	fs := newFakeServer(t)
+	rec := newRecorder()
+	c := mustNew(t, rec.config(fs.URL(), t.TempDir(), t))
+	tok := mustRegister(t, c, "app-1")
+	startRun(t, c)
+	sc := fs.accept()
+	// The hold is far longer than the test: only a ping (or a token ack)
+	// can take the topic acks out.
+	sc.handshakeWith(herald.Welcome{PingIntervalMillis: 100, TopicAckMillis: time.Hour.Milliseconds()})
+	wait(t, rec.connected, "OnConnected")
+
+	sc.send(herald.Frame{Type: herald.FrameMessages, Messages: []herald.Message{topicMsg(tok, 5, "news", "a")}})
+	wait(t, rec.messages, "a")
+	sc.send(herald.Frame{Type: herald.FrameMessages, Messages: []herald.Message{topicMsg(tok, 8, "news", "b")}})
+	wait(t, rec.messages, "b")
+	// Pings may come before the ack (one was due while the messages
+	// were handled); the ack comes right before a ping, both for both.
+	f := sc.readSkippingPings()
+	if diff := cmp.Diff([]herald.Ack{{Token: tok, TopicSeq: 8}}, f.Acks); diff != "" {
+		t.Fatalf("held topic acks (-want +got):\n%s", diff)
+	}
+	if f := sc.read(); f.Type != herald.FramePing {
+		t.Fatalf("frame after the held acks: %q, want the ping they rode with", f.Type)
+	}
+
+	// A token message is acknowledged at once (AckDelay 0), with the
+	// topic acks held meanwhile.
+	sc.send(herald.Frame{Type: herald.FrameMessages, Messages: []herald.Message{topicMsg(tok, 9, "news", "c")}})
+	wait(t, rec.messages, "c")
+	sc.send(herald.Frame{Type: herald.FrameMessages, Messages: []herald.Message{msg(tok, 1, "d")}})
+	wait(t, rec.messages, "d")
+	if diff := cmp.Diff([]herald.Ack{{Token: tok, Seq: 1, TopicSeq: 9}}, sc.readSkippingPings().Acks); diff != "" {
+		t.Fatalf("token ack with the held topic ack (-want +got):\n%s", diff)
+	}
+}
+
+func TestTopicAcksGoWhenTheServersHoldEnds(t *testing.T) {
+	fs := newFakeServer(t)
+	rec := newRecorder()
+	c := mustNew(t, rec.config(fs.URL(), t.TempDir(), t))
+	tok := mustRegister(t, c, "app-1")
+	startRun(t, c)
+	sc := fs.accept()
+	sc.handshakeWith(herald.Welcome{PingIntervalMillis: noPing.Milliseconds(), TopicAckMillis: 20})
+	wait(t, rec.connected, "OnConnected")
+
+	sc.send(herald.Frame{Type: herald.FrameMessages, Messages: []herald.Message{topicMsg(tok, 3, "news", "a"), topicMsg(tok, 4, "news", "b")}})
+	if diff := cmp.Diff([]herald.Ack{{Token: tok, TopicSeq: 4}}, sc.read().Acks); diff != "" {
+		t.Fatalf("topic ack after the hold (-want +got):\n%s", diff)
 	}
 }

@@ -29,8 +29,9 @@ import (
 // messages frame a byte scan (wirescan.go) for each message's place in
 // its stream, token, topic and data fields "n" and "t"; it drops
 // duplicates, records the receipts as the SDK devices do, acknowledges
-// (held up to the ack delay, as client.Config.AckDelay) and pings every
-// ping interval. It does not reconnect: a connection the server drops
+// (held as the SDK holds them: up to the ack delay, acks of topic
+// messages alone up to the welcome's topic_ack_ms or the next ping) and
+// pings every ping interval. It does not reconnect: a connection the server drops
 // ends the device, logged and counted (agentReport.Dropped).
 
 // DeviceMode says what runs the Herald devices of `herald bench topic`.
@@ -177,9 +178,11 @@ type wireConn struct {
 	frame     wireFrame
 	token     string
 	tokenJSON []byte // token as a JSON string
-	delay     time.Duration
-	stats     *agentStats
-	silence   time.Duration // twice the ping interval
+	// delay holds token acks, topicDelay (at least delay, from the
+	// welcome) acks of topic messages alone.
+	delay, topicDelay time.Duration
+	stats             *agentStats
+	silence           time.Duration // twice the ping interval
 	// lastSeq and lastTseq are the dedupe marks of the token's two
 	// streams: the highest seq and tseq handled.
 	lastSeq, lastTseq uint64
@@ -189,11 +192,12 @@ type wireConn struct {
 	interval  time.Duration
 	pingTimer *time.Timer
 	// ackSeq and ackTseq are the highest seq and tseq owed an ack, owed
-	// the entries they cover; ackTimer (armed: ackArmed) sends them when
-	// the delay ends.
+	// the entries they cover; ackTimer (armed: ackArmed) sends them at
+	// ackDue.
 	ackSeq, ackTseq uint64
 	owed            int
 	ackTimer        *time.Timer
+	ackDue          time.Time
 	ackArmed        bool
 	payload, wbuf   []byte
 }
@@ -201,7 +205,7 @@ type wireConn struct {
 // newWireConn returns the connection nc, read through br, of a device
 // holding token.
 func newWireConn(nc net.Conn, br *bufio.Reader, token string, delay time.Duration, stats *agentStats) *wireConn {
-	c := &wireConn{nc: nc, fr: frameReader{r: br}, token: token, delay: delay, stats: stats}
+	c := &wireConn{nc: nc, fr: frameReader{r: br}, token: token, delay: delay, topicDelay: delay, stats: stats}
 	c.tokenJSON, _ = json.Marshal(token) // a string always marshals
 	return c
 }
@@ -244,6 +248,7 @@ func (c *wireConn) handshake(cred herald.DeviceCredential) error {
 	}
 	c.silence = 2 * interval
 	c.mu.Lock()
+	c.topicDelay = max(c.delay, time.Duration(f.Welcome.TopicAckMillis)*time.Millisecond)
 	c.interval = interval
 	c.pingTimer = time.AfterFunc(interval, c.ping)
 	c.mu.Unlock()
@@ -367,26 +372,34 @@ func (c *wireConn) owe(seq, tseq uint64, n int) {
 	c.mu.Unlock()
 }
 
-// settle sends the acks owed now if now is set, there is no ack delay or
+// settle sends the acks owed now if now is set, there is no hold or
 // wireMaxOwed entries are owed, else arms the ack timer: half to one and
-// a half times the delay, as client.Config.AckDelay.
+// a half times the hold (topicDelay if only topic messages are owed), as
+// the SDK does.
 func (c *wireConn) settle(now bool) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	hold := c.topicDelay
+	if c.ackSeq > 0 {
+		hold = c.delay
+	}
 	switch {
 	case c.owed == 0:
 		return nil
-	case now || c.delay <= 0 || c.owed >= wireMaxOwed:
+	case now || hold <= 0 || c.owed >= wireMaxOwed:
 		return c.ackLocked()
-	case !c.ackArmed:
-		d := c.delay/2 + rand.N(c.delay)
-		if c.ackTimer == nil {
-			c.ackTimer = time.AfterFunc(d, c.fireAck)
-		} else {
-			c.ackTimer.Reset(d)
-		}
-		c.ackArmed = true
 	}
+	due := time.Now().Add(hold/2 + rand.N(hold))
+	if c.ackArmed && !due.Before(c.ackDue) {
+		return nil
+	}
+	if c.ackTimer == nil {
+		c.ackTimer = time.AfterFunc(time.Until(due), c.fireAck)
+	} else {
+		c.ackTimer.Stop()
+		c.ackTimer.Reset(time.Until(due))
+	}
+	c.ackDue, c.ackArmed = due, true
 	return nil
 }
 
@@ -404,6 +417,16 @@ func (c *wireConn) fireAck() {
 // ackLocked writes {"type":"ack","acks":[{"token":T,"seq":S,"tseq":N}]}
 // for what is owed (seq or tseq left out when 0). The caller holds mu.
 func (c *wireConn) ackLocked() error {
+	c.appendAckLocked()
+	if err := c.writeLocked(ws.OpText, c.payload); err != nil {
+		return fmt.Errorf("send ack: %w", err)
+	}
+	return nil
+}
+
+// appendAckLocked makes the ack frame's JSON of what is owed in payload,
+// and owes nothing more. The caller holds mu.
+func (c *wireConn) appendAckLocked() {
 	if c.ackArmed {
 		c.ackTimer.Stop()
 		c.ackArmed = false
@@ -418,21 +441,23 @@ func (c *wireConn) ackLocked() error {
 	}
 	c.payload = append(b, "}]}"...)
 	c.ackSeq, c.ackTseq, c.owed = 0, 0, 0
-	if err := c.writeLocked(ws.OpText, c.payload); err != nil {
-		return fmt.Errorf("send ack: %w", err)
-	}
-	return nil
 }
 
-// ping sends a ping frame and schedules the next; a failure closes the
-// connection.
+// ping sends a ping frame, after the acks owed if any in the same write,
+// and schedules the next; a failure closes the connection.
 func (c *wireConn) ping() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {
 		return
 	}
-	if err := c.writeLocked(ws.OpText, []byte(`{"type":"ping"}`)); err != nil {
+	c.wbuf = c.wbuf[:0]
+	if c.owed > 0 {
+		c.appendAckLocked()
+		c.wbuf = appendClientFrame(c.wbuf, ws.OpText, c.payload)
+	}
+	c.wbuf = appendClientFrame(c.wbuf, ws.OpText, []byte(`{"type":"ping"}`))
+	if err := c.writeBufLocked(); err != nil {
 		_ = c.nc.Close()
 		return
 	}
@@ -478,6 +503,14 @@ func (c *wireConn) writeLocked(op ws.OpCode, p []byte) error {
 		return net.ErrClosed
 	}
 	c.wbuf = appendClientFrame(c.wbuf[:0], op, p)
+	return c.writeBufLocked()
+}
+
+// writeBufLocked writes the frames in wbuf. The caller holds mu.
+func (c *wireConn) writeBufLocked() error {
+	if c.closed {
+		return net.ErrClosed
+	}
 	if err := c.nc.SetWriteDeadline(time.Now().Add(wireWriteTimeout)); err != nil {
 		return err
 	}

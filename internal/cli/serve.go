@@ -70,6 +70,8 @@ func parseServe(env *Env, args []string) (serveOptions, error) {
 	f.note("tls-key", "default: none")
 	f.Duration(&cfg.PingInterval, "ping-interval", cfg.PingInterval, "HERALD_PING_INTERVAL",
 		"`INTERVAL` between device pings; a device silent twice as long is disconnected")
+	f.Duration(&cfg.TopicAckHold, "topic-ack-hold", cfg.TopicAckHold, "HERALD_TOPIC_ACK_HOLD",
+		"devices may hold the acks of topic messages up to `DURATION` (or their next ping): fewer ack frames, topic delivered counts that lag as long; 0: ack at once")
 	f.Duration(&cfg.NormalBatchWindow, "normal-batch-window", cfg.NormalBatchWindow, "HERALD_NORMAL_BATCH_WINDOW",
 		"normal-priority messages to a background device may wait up to `DURATION` to go out together; 0: at once")
 	f.Int(&cfg.MaxPending, "max-pending", cfg.MaxPending, "HERALD_MAX_PENDING",

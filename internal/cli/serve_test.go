@@ -34,11 +34,12 @@ func TestParseServePrecedence(t *testing.T) {
 				"HERALD_LISTEN": "127.0.0.1:9000", "HERALD_DATA": "/srv/herald",
 				"HERALD_PUBLIC_URL": "https://push.example.com", "HERALD_PING_INTERVAL": "45s",
 				"HERALD_NORMAL_BATCH_WINDOW": "2s", "HERALD_MAX_PENDING": "50",
-				"HERALD_LOG_LEVEL": "debug", "HERALD_LOG_FORMAT": "json",
+				"HERALD_LOG_LEVEL": "debug", "HERALD_LOG_FORMAT": "json", "HERALD_TOPIC_ACK_HOLD": "5s",
 			},
 			want: with(func(c *config.Config) {
 				c.Listen, c.DataDir, c.PublicURL = "127.0.0.1:9000", "/srv/herald", "https://push.example.com"
 				c.PingInterval, c.NormalBatchWindow, c.MaxPending = 45*time.Second, 2*time.Second, 50
+				c.TopicAckHold = 5 * time.Second
 			}),
 			level: slog.LevelDebug, format: "json",
 		},
@@ -46,16 +47,17 @@ func TestParseServePrecedence(t *testing.T) {
 			name: "flags over environment",
 			args: []string{"--listen", ":7000", "--data=/tmp/h", "--public-url", "http://10.0.0.1:7000",
 				"--ping-interval", "1m", "--normal-batch-window", "500ms", "--max-pending", "7",
-				"--log-level", "warn", "--log-format", "text"},
+				"--log-level", "warn", "--log-format", "text", "--topic-ack-hold", "0s"},
 			vars: map[string]string{
 				"HERALD_LISTEN": "127.0.0.1:9000", "HERALD_DATA": "/srv/herald",
 				"HERALD_PUBLIC_URL": "https://push.example.com", "HERALD_PING_INTERVAL": "45s",
 				"HERALD_NORMAL_BATCH_WINDOW": "2s", "HERALD_MAX_PENDING": "50",
-				"HERALD_LOG_LEVEL": "debug", "HERALD_LOG_FORMAT": "json",
+				"HERALD_LOG_LEVEL": "debug", "HERALD_LOG_FORMAT": "json", "HERALD_TOPIC_ACK_HOLD": "5s",
 			},
 			want: with(func(c *config.Config) {
 				c.Listen, c.DataDir, c.PublicURL = ":7000", "/tmp/h", "http://10.0.0.1:7000"
 				c.PingInterval, c.NormalBatchWindow, c.MaxPending = time.Minute, 500*time.Millisecond, 7
+				c.TopicAckHold = 0
 			}),
 			level: slog.LevelWarn, format: "text",
 		},
@@ -95,11 +97,12 @@ func TestServeUsageErrors(t *testing.T) {
 		{[]string{"--lisen", ":1"}, nil, "herald serve: unknown flag --lisen (did you mean --listen?)\n"},
 		{[]string{"now"}, nil, "herald serve: unexpected argument \"now\"\n"},
 		{
-			[]string{"--listen", "", "--public-url", "push.example.com", "--ping-interval", "10ms", "--max-pending", "0"}, nil,
+			[]string{"--listen", "", "--public-url", "push.example.com", "--ping-interval", "10ms", "--max-pending", "0", "--topic-ack-hold", "1h"}, nil,
 			"herald serve: invalid settings:\n" +
 				"  listen address is empty (set --listen, e.g. :8080)\n" +
 				"  public URL \"push.example.com\" must be an absolute http(s) URL such as https://push.example.com\n" +
 				"  ping interval 10ms is below 1s\n" +
+				"  topic ack hold 1h0m0s must be between 0 and 10m0s\n" +
 				"  max pending 0 must be at least 1\n",
 		},
 	}

@@ -32,6 +32,13 @@ type Config struct {
 	// PingInterval is announced to devices in the welcome frame; a device
 	// silent for twice as long is disconnected. Default 30s.
 	PingInterval time.Duration
+	// TopicAckHold is announced to devices in the welcome frame: how long
+	// they may hold the acks of topic and condition messages, sending them
+	// with their next ping if that comes first. Longer means fewer ack
+	// frames (one per device per hold instead of one per message) and
+	// delivered counts of topic messages that lag up to this long; 0: acked
+	// like token messages. Default 30s (the ping interval).
+	TopicAckHold time.Duration
 	// NormalBatchWindow is how long normal-priority messages to a device
 	// whose app is in the background may be held to be sent together with
 	// later ones (a high-priority message flushes them at once). 0 sends
@@ -123,12 +130,17 @@ type Config struct {
 	Clock func() time.Time
 }
 
+// maxTopicAckHold bounds Config.TopicAckHold: delivered counts of topic
+// messages lag up to the hold.
+const maxTopicAckHold = 10 * time.Minute
+
 // Default returns the defaults.
 func Default() Config {
 	return Config{
 		Listen:          ":8080",
 		DataDir:         "./herald-data",
 		PingInterval:    30 * time.Second,
+		TopicAckHold:    30 * time.Second,
 		MaxPending:      100,
 		MaxCollapseKeys: 4,
 		PurgeInterval:   time.Minute,
@@ -173,6 +185,9 @@ func (c Config) Validate() error {
 	}
 	if c.PingInterval < time.Second {
 		errs = append(errs, fmt.Errorf("ping interval %v is below 1s", c.PingInterval))
+	}
+	if c.TopicAckHold < 0 || c.TopicAckHold > maxTopicAckHold {
+		errs = append(errs, fmt.Errorf("topic ack hold %v must be between 0 and %v", c.TopicAckHold, maxTopicAckHold))
 	}
 	if c.NormalBatchWindow < 0 {
 		errs = append(errs, fmt.Errorf("normal batch window %v is negative", c.NormalBatchWindow))

@@ -38,7 +38,11 @@ var (
 
 // Config tunes delivery.
 type Config struct {
-	PingInterval      time.Duration
+	PingInterval time.Duration
+	// TopicAckHold is announced in the welcome frame: how long devices
+	// may hold the acks of topic messages (they send them with their next
+	// ping if that comes first). 0: as token acks.
+	TopicAckHold      time.Duration
 	NormalBatchWindow time.Duration
 	SendQueue         int
 	// Limiter applies the per-device rate limit and the bound on sends
@@ -120,6 +124,7 @@ func (h *Hub) Attach(ctx context.Context, hello *herald.Hello, conn Conn) (*Sess
 	welcome := herald.Welcome{
 		SessionID:          s.ID,
 		PingIntervalMillis: h.cfg.PingInterval.Milliseconds(),
+		TopicAckMillis:     h.cfg.TopicAckHold.Milliseconds(),
 		ServerTimeMillis:   h.now().UnixMilli(),
 		Registrations:      make([]herald.RegistrationStatus, 0, len(hello.Registrations)),
 	}

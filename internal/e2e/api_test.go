@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"firebase.google.com/go/v4/messaging"
 	"golang.org/x/oauth2/google"
@@ -208,15 +209,32 @@ func TestOperationsEndpoints(t *testing.T) {
 			t.Errorf("%s: %d", path, code)
 		}
 	}
-	_, _, body := call(t, "GET", srv.URL+"/metrics", "", nil)
-	for _, want := range []string{
+	// A writer counts its deliveries after a round of writes, so the
+	// device may read the message before it is counted.
+	want := []string{
 		`herald_sends_total{result="accepted"} 1`,
 		`herald_connected_devices 1`,
 		`herald_deliveries_total 1`,
 		`herald_store_operation_seconds_count{op="enqueue"} 1`,
-	} {
-		if !strings.Contains(string(body), want) {
-			t.Errorf("/metrics lacks %q", want)
+	}
+	var body []byte
+	lacks := func() (missing []string) {
+		_, _, body = call(t, "GET", srv.URL+"/metrics", "", nil)
+		for _, w := range want {
+			if !strings.Contains(string(body), w) {
+				missing = append(missing, w)
+			}
+		}
+		return missing
+	}
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.After(waitTimeout)
+	for missing := lacks(); len(missing) > 0; missing = lacks() {
+		select {
+		case <-tick.C:
+		case <-deadline:
+			t.Fatalf("/metrics lacks %q:\n%s", missing, body)
 		}
 	}
 }

@@ -191,9 +191,14 @@ func TestExpiredStatusReadsByTheClock(t *testing.T) {
 	}
 }
 
+// The devices hold their topic acks as by default (the server's 30 s
+// topic ack hold) and send them with their pings, every second here: the
+// counts come from those.
 func TestTopicMessageCounts(t *testing.T) {
 	var clk clock
-	srv := heraldtest.Start(t, withClock(&clk))
+	srv := heraldtest.Start(t, withClock(&clk), func(c *config.Config) {
+		c.TopicAckHold, c.PingInterval = config.Default().TopicAckHold, time.Second
+	})
 	p := newProject(t, srv, "demo")
 	r := newStatusReader(t, srv, p)
 	devs := make([]*device, 3)

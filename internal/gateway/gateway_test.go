@@ -165,7 +165,7 @@ func (d rawDevice) hello(t *testing.T, acked uint64, state herald.AppState) *wsC
 	if got, _ := json.Marshal(w.Registrations); string(got) != string(must(json.Marshal(want))) {
 		t.Fatalf("welcome registrations %s, want %s", got, must(json.Marshal(want)))
 	}
-	if w.PingIntervalMillis != d.srv.Config.PingInterval.Milliseconds() || w.SessionID == "" {
+	if w.PingIntervalMillis != d.srv.Config.PingInterval.Milliseconds() || w.TopicAckMillis != d.srv.Config.TopicAckHold.Milliseconds() || w.SessionID == "" {
 		t.Fatalf("welcome %+v", w)
 	}
 	return c
@@ -179,7 +179,8 @@ func must(b []byte, err error) []byte {
 }
 
 func TestUnackedMessagesAreRedeliveredAndAckedOnesAreNot(t *testing.T) {
-	srv := heraldtest.Start(t)
+	// (A topic ack hold, for hello's check of the welcome.)
+	srv := heraldtest.Start(t, func(c *config.Config) { c.TopicAckHold = 7 * time.Second })
 	d := register(t, srv)
 	d.send(t, map[string]string{"n": "1"}, "high")
 	d.send(t, map[string]string{"n": "2"}, "high")

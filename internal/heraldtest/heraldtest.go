@@ -45,7 +45,8 @@ type Server struct {
 type Option func(*config.Config)
 
 // Start runs a server until the test ends. Options adjust the defaults
-// (listen on 127.0.0.1:0, data in t.TempDir(), ping interval 5 s).
+// (listen on 127.0.0.1:0, data in t.TempDir(), ping interval 5 s, topic
+// acks not held).
 func Start(t testing.TB, opts ...Option) *Server {
 	t.Helper()
 	return start(t, nil, opts)
@@ -57,6 +58,9 @@ func start(t testing.TB, tlsFiles *TLSFiles, opts []Option) *Server {
 	cfg.Listen = "127.0.0.1:0"
 	cfg.DataDir = filepath.Join(t.TempDir(), "data")
 	cfg.PingInterval = 5 * time.Second
+	// Devices ack topic messages at once, so that status counts need
+	// no wait for a ping; a test of the hold sets it.
+	cfg.TopicAckHold = 0
 	cfg.ShutdownTimeout = 5 * time.Second
 	for _, o := range opts {
 		o(&cfg)

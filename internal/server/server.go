@@ -85,7 +85,7 @@ func Run(ctx context.Context, cfg config.Config, logger *slog.Logger, ready func
 		return err
 	}
 	hub := dispatch.New(st, dispatch.Config{
-		PingInterval: cfg.PingInterval, NormalBatchWindow: cfg.NormalBatchWindow, SendQueue: cfg.SendQueue, Limiter: limiter,
+		PingInterval: cfg.PingInterval, TopicAckHold: cfg.TopicAckHold, NormalBatchWindow: cfg.NormalBatchWindow, SendQueue: cfg.SendQueue, Limiter: limiter,
 		StaleAfter: cfg.StaleAfter, RefreshGrace: cfg.RefreshGrace, Now: cfg.Clock,
 		Relay:           relay,
 		StatusRetention: cfg.StatusRetention,
