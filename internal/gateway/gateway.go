@@ -221,7 +221,7 @@ func (h *Handler) handle(ctx context.Context, s *dispatch.Session, f herald.Fram
 // conn is one WebSocket connection; writes are serialised by mu.
 type conn struct {
 	nc     net.Conn
-	br     *bufio.Reader
+	br     *bufio.Reader // nil once the poller reads the connection
 	early  *bytes.Reader // bytes read with the upgrade request, if any (before nc in br's source)
 	opened time.Time     // when the WebSocket was established
 
@@ -415,7 +415,11 @@ func (c *conn) closeFromReader(code int, reason string) {
 	if tc, ok := c.nc.(*net.TCPConn); ok {
 		_ = tc.CloseWrite()
 		_ = c.nc.SetReadDeadline(time.Now().Add(lingerTimeout))
-		_, _ = io.Copy(io.Discard, io.LimitReader(c.br, lingerBytes))
+		var src io.Reader = c.nc // the poller's connections (poller.add)
+		if c.br != nil {
+			src = c.br
+		}
+		_, _ = io.Copy(io.Discard, io.LimitReader(src, lingerBytes))
 	}
 	_ = c.nc.Close()
 }

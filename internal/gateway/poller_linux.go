@@ -164,11 +164,17 @@ func (p *poller) add(c *conn, s *dispatch.Session) bool {
 		return false
 	}
 	// Frames already read past the hello go first, on this goroutine.
+	// The reader's buffer goes: the poller reads the socket itself (and
+	// a close's linger too), and 1 KiB per idle connection is most of
+	// what a connection costs.
+	var early []byte
 	if n := c.br.Buffered(); n > 0 {
 		b, _ := c.br.Peek(n)
-		if !pc.consume(bytes.Clone(b)) {
-			return true
-		}
+		early = bytes.Clone(b)
+	}
+	c.br = nil
+	if early != nil && !pc.consume(early) {
+		return true
 	}
 	l.mu.Lock()
 	err = syscall.EBADF // the poller has stopped: the server is stopping
