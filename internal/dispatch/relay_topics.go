@@ -103,10 +103,7 @@ func (r *Relay) deliverTopics(ctx context.Context, platform string, p provider.P
 		}
 		return 0
 	}
-	since := make(map[string]uint64, len(subs))
-	for _, s := range subs {
-		since[s.Topic] = s.Since
-	}
+	since := newTopicSubs(subs)
 	cursor, err := r.store.TopicCursor(ctx, reg.Token)
 	if err != nil {
 		if ctx.Err() == nil {

@@ -2,6 +2,7 @@ package dispatch
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"time"
 
@@ -50,8 +51,11 @@ type Session struct {
 	hub  *Hub
 	conn Conn
 
-	mu       sync.Mutex
-	regs     map[string]*regState
+	mu sync.Mutex
+	// regs are the registrations served, few per device (its apps): a
+	// slice is looked through faster than a map is hashed, and costs a
+	// fraction of its memory on an idle connection.
+	regs     []*regState
 	queue    []queued
 	spare    []queued
 	held     []queued // normal-priority messages held for the batching window
@@ -72,6 +76,7 @@ type Session struct {
 }
 
 type regState struct {
+	token    string
 	lastSent uint64
 	fetch    bool
 	removed  bool // no longer served (removeReg)
@@ -114,7 +119,7 @@ type queued struct {
 }
 
 func newSession(h *Hub, id, deviceID string, conn Conn, state herald.AppState) *Session {
-	return &Session{ID: id, DeviceID: deviceID, hub: h, conn: conn, regs: map[string]*regState{}, state: state, paused: true}
+	return &Session{ID: id, DeviceID: deviceID, hub: h, conn: conn, state: state, paused: true}
 }
 
 // offer queues a committed message for the device. Normal-priority
@@ -225,12 +230,12 @@ func (s *Session) takeQueue() []queued {
 func (s *Session) addReg(token, project string, acked uint64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, ok := s.regs[token]; ok {
+	if s.regLocked(token) != nil {
 		return
 	}
 	// What an earlier session wrote to this token and the device did not
 	// ack yet: its acks come to this session.
-	s.regs[token] = &regState{lastSent: acked, fetch: true, project: project, sent: s.hub.adoptStatus(token)}
+	s.regs = append(s.regs, &regState{token: token, lastSent: acked, fetch: true, project: project, sent: s.hub.adoptStatus(token)})
 	s.fetching = true
 	s.kick()
 }
@@ -240,7 +245,7 @@ func (s *Session) addReg(token, project string, acked uint64) {
 func (s *Session) topicCursor(token string, from uint64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	rs := s.regs[token]
+	rs := s.regLocked(token)
 	if rs == nil {
 		return
 	}
@@ -276,10 +281,24 @@ func (s *Session) offerTopics(token string, rs *regState, entries []*topicEntry)
 func (s *Session) removeReg(token string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if rs := s.regs[token]; rs != nil {
-		rs.removed = true
-		delete(s.regs, token)
+	for i, rs := range s.regs {
+		if rs.token == token {
+			rs.removed = true
+			s.regs = slices.Delete(s.regs, i, i+1)
+			return
+		}
 	}
+}
+
+// regLocked returns the state of a registration served, nil if none.
+// Called with mu held.
+func (s *Session) regLocked(token string) *regState {
+	for _, rs := range s.regs {
+		if rs.token == token {
+			return rs
+		}
+	}
+	return nil
 }
 
 // regOf returns the session's state of a registration it serves, nil if
@@ -288,15 +307,15 @@ func (s *Session) removeReg(token string) {
 func (s *Session) regOf(token string) *regState {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.regs[token]
+	return s.regLocked(token)
 }
 
 func (s *Session) tokens() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := make([]string, 0, len(s.regs))
-	for t := range s.regs {
-		out = append(out, t)
+	for _, rs := range s.regs {
+		out = append(out, rs.token)
 	}
 	return out
 }
@@ -333,8 +352,8 @@ func (s *Session) seen(ctx context.Context) {
 	}
 	s.lastTouch = now
 	tokens := make([]string, 0, len(s.regs))
-	for t := range s.regs {
-		tokens = append(tokens, t)
+	for _, rs := range s.regs {
+		tokens = append(tokens, rs.token)
 	}
 	s.mu.Unlock()
 	if err := s.hub.touch(ctx, tokens, now); err != nil {
@@ -353,7 +372,8 @@ func (s *Session) Ack(ctx context.Context, acks []herald.Ack) error {
 	for _, a := range acks {
 		delivered := buf[:0]
 		s.mu.Lock()
-		rs, ok := s.regs[a.Token]
+		rs := s.regLocked(a.Token)
+		ok := rs != nil
 		var upTo, topicUpTo uint64
 		closed := s.closed
 		if ok {
@@ -402,7 +422,7 @@ func (s *Session) ackedStatus(token string, upTo, topicUpTo uint64) {
 	var buf [4]sentRef
 	s.mu.Lock()
 	var delivered []sentRef
-	if rs := s.regs[token]; rs != nil {
+	if rs := s.regLocked(token); rs != nil {
 		delivered = rs.sent.take(upTo, topicUpTo, buf[:0])
 	}
 	s.mu.Unlock()
@@ -441,7 +461,7 @@ func (s *Session) writePass(ctx context.Context, out *batch) bool {
 		if e := it.topic; e != nil {
 			rs := it.rs
 			if rs == nil {
-				rs = s.regs[it.token]
+				rs = s.regLocked(it.token)
 			}
 			if rs == nil || rs.removed || !rs.topicOn || rs.fetchTopic || e.Seq <= rs.lastTopic {
 				continue
@@ -453,7 +473,7 @@ func (s *Session) writePass(ctx context.Context, out *batch) bool {
 			continue
 		}
 		m := it.msg
-		rs := s.regs[m.Token]
+		rs := s.regLocked(m.Token)
 		switch {
 		case rs == nil || rs.fetch || m.Seq <= rs.lastSent:
 		case m.Seq == rs.lastSent+1:
@@ -475,12 +495,12 @@ func (s *Session) writePass(ctx context.Context, out *batch) bool {
 	}
 	var fetches []fetch
 	if s.fetching {
-		for t, rs := range s.regs {
+		for _, rs := range s.regs {
 			if rs.fetch {
-				fetches = append(fetches, fetch{token: t, after: rs.lastSent})
+				fetches = append(fetches, fetch{token: rs.token, after: rs.lastSent})
 			}
 			if rs.topicOn && rs.fetchTopic {
-				fetches = append(fetches, fetch{token: t, after: rs.lastTopic, topic: true, project: rs.project})
+				fetches = append(fetches, fetch{token: rs.token, after: rs.lastTopic, topic: true, project: rs.project})
 			}
 		}
 		// Set again by whatever asks for a fetch; a fetch that stops
@@ -511,7 +531,7 @@ func (s *Session) writePass(ctx context.Context, out *batch) bool {
 			return false
 		}
 		s.mu.Lock()
-		rs := s.regs[f.token]
+		rs := s.regLocked(f.token)
 		if rs != nil && rs.lastSent == f.after {
 			for _, m := range msgs {
 				s.remember(rs, out.addMsg(m))
@@ -572,7 +592,7 @@ func (s *Session) fetchTopic(ctx context.Context, f fetch, now time.Time, out *b
 	keep = latestPerCollapseKey(keep)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	rs := s.regs[f.token]
+	rs := s.regLocked(f.token)
 	if rs == nil || rs.lastTopic != f.after {
 		return nil
 	}
@@ -626,8 +646,8 @@ func (s *Session) close() {
 		return
 	}
 	s.closed = true
-	for token, rs := range s.regs {
-		s.hub.handOverStatus(token, &rs.sent)
+	for _, rs := range s.regs {
+		s.hub.handOverStatus(rs.token, &rs.sent)
 	}
 	if s.hold != nil {
 		s.hold.Stop()

@@ -32,8 +32,39 @@ type topicState struct {
 	// loaded: a fan-out offers to it without a lookup by token (and looks
 	// the token up only if that session has closed meanwhile).
 	session *Session
-	rs      *regState         // the token's state in session
-	subs    map[string]uint64 // topic → Since
+	rs      *regState // the token's state in session
+	subs    topicSubs
+}
+
+// topicSubs are a registration's subscriptions, sorted by topic: a
+// handful in most cases (up to 2,000), where a map would cost an idle
+// connection several times their size.
+type topicSubs []topicSub
+
+// topicSub is a subscription: its topic and the log position it was made
+// at (store.Subscription.Since).
+type topicSub struct {
+	topic string
+	since uint64
+}
+
+// newTopicSubs sorts the store's subscriptions.
+func newTopicSubs(subs []store.Subscription) topicSubs {
+	out := make(topicSubs, len(subs))
+	for i, sub := range subs {
+		out[i] = topicSub{topic: sub.Topic, since: sub.Since}
+	}
+	slices.SortFunc(out, func(a, b topicSub) int { return cmp.Compare(a.topic, b.topic) })
+	return out
+}
+
+// since returns the position of the subscription to topic, if any.
+func (ss topicSubs) since(topic string) (uint64, bool) {
+	i, ok := slices.BinarySearchFunc(ss, topic, func(s topicSub, t string) int { return cmp.Compare(s.topic, t) })
+	if !ok {
+		return 0, false
+	}
+	return ss[i].since, true
 }
 
 // topicEntry is a published log entry with its parsed condition.
@@ -45,9 +76,9 @@ type topicEntry struct {
 // matches reports whether the entry is for a registration with these
 // subscriptions: subscribed to its topic before it, or satisfying its
 // condition with the topics subscribed before it.
-func (e *topicEntry) matches(subs map[string]uint64) bool {
+func (e *topicEntry) matches(subs topicSubs) bool {
 	has := func(t string) bool {
-		since, ok := subs[t]
+		since, ok := subs.since(t)
 		return ok && since < e.Seq
 	}
 	if e.cond == nil {
@@ -96,8 +127,8 @@ func (t *topics) set(token string, st *topicState) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if old := t.regs[token]; old != nil {
-		for topic := range old.subs {
-			k := topicKey(old.project, topic)
+		for _, sub := range old.subs {
+			k := topicKey(old.project, sub.topic)
 			delete(t.byTopic[k], old)
 			if len(t.byTopic[k]) == 0 {
 				delete(t.byTopic, k)
@@ -114,12 +145,12 @@ func (t *topics) set(token string, st *topicState) {
 	}
 	st.token = token
 	t.regs[token] = st
-	for topic, since := range st.subs {
-		k := topicKey(st.project, topic)
+	for _, sub := range st.subs {
+		k := topicKey(st.project, sub.topic)
 		if t.byTopic[k] == nil {
 			t.byTopic[k] = map[*topicState]uint64{}
 		}
-		t.byTopic[k][st] = since
+		t.byTopic[k][st] = sub.since
 	}
 	if t.byProj[st.project] == nil {
 		t.byProj[st.project] = map[*topicState]struct{}{}
@@ -128,7 +159,7 @@ func (t *topics) set(token string, st *topicState) {
 }
 
 // subsOf returns a registration's subscriptions as the hub knows them.
-func (t *topics) subsOf(token string) map[string]uint64 {
+func (t *topics) subsOf(token string) topicSubs {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
 	if st := t.regs[token]; st != nil {
@@ -219,10 +250,7 @@ func (h *Hub) loadTopics(ctx context.Context, s *Session, token, project string)
 		h.topics.set(token, nil)
 		return 0, false, nil
 	}
-	st := &topicState{project: project, session: s, rs: s.regOf(token), subs: make(map[string]uint64, len(subs))}
-	for _, sub := range subs {
-		st.subs[sub.Topic] = sub.Since
-	}
+	st := &topicState{project: project, session: s, rs: s.regOf(token), subs: newTopicSubs(subs)}
 	h.topics.set(token, st)
 	return cursor, true, nil
 }

@@ -13,11 +13,11 @@ import (
 // one: those after its subscription, those its topics satisfied.
 func TestTargetsOfARun(t *testing.T) {
 	idx := newTopics()
-	idx.set("all", &topicState{project: "p", subs: map[string]uint64{"news": 0, "a": 0}})
-	idx.set("late", &topicState{project: "p", subs: map[string]uint64{"news": 6}})
-	idx.set("other", &topicState{project: "p", subs: map[string]uint64{"sport": 0}})
-	idx.set("a-then-b", &topicState{project: "p", subs: map[string]uint64{"a": 0, "b": 6}})
-	idx.set("elsewhere", &topicState{project: "q", subs: map[string]uint64{"news": 0}})
+	idx.set("all", &topicState{project: "p", subs: newTopicSubs([]store.Subscription{{Topic: "news", Since: 0}, {Topic: "a", Since: 0}})})
+	idx.set("late", &topicState{project: "p", subs: newTopicSubs([]store.Subscription{{Topic: "news", Since: 6}})})
+	idx.set("other", &topicState{project: "p", subs: newTopicSubs([]store.Subscription{{Topic: "sport", Since: 0}})})
+	idx.set("a-then-b", &topicState{project: "p", subs: newTopicSubs([]store.Subscription{{Topic: "a", Since: 0}, {Topic: "b", Since: 6}})})
+	idx.set("elsewhere", &topicState{project: "q", subs: newTopicSubs([]store.Subscription{{Topic: "news", Since: 0}})})
 
 	entry := func(seq uint64, topic, cond string) *topicEntry {
 		e, err := newTopicEntry(&store.TopicMessage{ProjectID: "p", Seq: seq, Topic: topic, Condition: cond})
