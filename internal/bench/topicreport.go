@@ -37,9 +37,7 @@ func (r *TopicReport) WriteText(w io.Writer) error {
 	fmt.Fprintf(tw, "subscribers\t%d in %d %s\n", r.Subscribers, r.Agents, agents)
 	fmt.Fprintf(tw, "messages\t%d, %s, high priority, ~100 bytes of data\n", r.Messages, rate)
 	fmt.Fprintf(tw, "devices\t%s\n", r.Devices.String())
-	if r.AckDelayMS > 0 {
-		fmt.Fprintf(tw, "acks\tHerald's subscribers hold their acks up to %d ms (as client.Config.AckDelay)\n", r.AckDelayMS)
-	}
+	fmt.Fprintf(tw, "acks\tHerald's subscribers hold their acks up to %d ms (client.Config.AckDelay), topic acks up to the server's --topic-ack-hold or their next ping\n", r.AckDelayMS)
 	runs := []*TopicRun{&r.Herald}
 	fmt.Fprint(tw, "\therald")
 	if r.Baseline != nil {

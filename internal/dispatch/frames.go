@@ -41,11 +41,24 @@ func appendMessage(dst []byte, m *store.Message) []byte {
 // appendTopicMessage appends a topic log entry as a message of the
 // registration token's topic stream.
 func appendTopicMessage(dst []byte, token string, m *store.TopicMessage) []byte {
-	return appendFrameMessage(dst, frameMessage{
+	return appendFrameMessage(dst, topicFrameMessage(token, m))
+}
+
+func topicFrameMessage(token string, m *store.TopicMessage) frameMessage {
+	return frameMessage{
 		id: m.ID, seqName: `,"tseq":`, seq: m.Seq, token: token, from: m.ProjectID,
 		topic: m.Topic, condition: m.Condition,
 		sentAt: m.AcceptedAt, ttl: m.TTL, collapseKey: m.CollapseKey, high: m.High, payload: m.Payload,
-	})
+	}
+}
+
+// encode makes the JSON of a published entry that is the same for every
+// device: all but the token. A fan-out then copies it around each token
+// instead of encoding the message once per device.
+func (e *topicEntry) encode() {
+	fm := topicFrameMessage("", e.TopicMessage)
+	e.head = appendMessageHead(nil, fm)
+	e.tail = appendMessageTail(nil, fm)
 }
 
 // frameMessage is what a message frame says of one message.
@@ -63,12 +76,22 @@ type frameMessage struct {
 }
 
 func appendFrameMessage(dst []byte, m frameMessage) []byte {
+	dst = appendMessageHead(dst, m)
+	dst = appendString(dst, m.token)
+	return appendMessageTail(dst, m)
+}
+
+// appendMessageHead appends a message's JSON up to its token's value.
+func appendMessageHead(dst []byte, m frameMessage) []byte {
 	dst = append(dst, `{"id":`...)
 	dst = appendString(dst, m.id)
 	dst = append(dst, m.seqName...)
 	dst = strconv.AppendUint(dst, m.seq, 10)
-	dst = append(dst, `,"token":`...)
-	dst = appendString(dst, m.token)
+	return append(dst, `,"token":`...)
+}
+
+// appendMessageTail appends a message's JSON after its token's value.
+func appendMessageTail(dst []byte, m frameMessage) []byte {
 	dst = append(dst, `,"from":`...)
 	dst = appendString(dst, m.from)
 	if m.topic != "" {

@@ -84,3 +84,33 @@ func TestBatchSplitsLargeFrames(t *testing.T) {
 		t.Fatalf("%d messages in the frames, want 250", n)
 	}
 }
+
+// A published topic entry's encoded parts around a token make the same
+// bytes as encoding the message for that token.
+func TestTopicEntryPartsMatchTheEncoder(t *testing.T) {
+	at := time.UnixMilli(1_700_000_000_123)
+	p, err := EncodeBody(Body{Data: map[string]string{"k": "v \"q\" <x>"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs := []*store.TopicMessage{
+		{ProjectID: "demo", Seq: 7, ID: "id7", Topic: "news", AcceptedAt: at, TTL: time.Hour, High: true, Payload: p},
+		{ProjectID: "demo", Seq: 8, ID: "id8", Condition: "'a' in topics && !('b' in topics)", AcceptedAt: at, CollapseKey: "k\"ey", Payload: p},
+		{ProjectID: "demo", Seq: 9, ID: "id9", Topic: "t"},
+	}
+	for _, m := range msgs {
+		e, err := newTopicEntry(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.encode()
+		for _, tok := range []string{"tok-1", "odd\"token"} {
+			var b batch
+			b.addTopicEntry(tok, e)
+			want := `{"type":"messages","messages":[` + string(appendTopicMessage(nil, tok, m)) + "]}"
+			if got := string(b.frames()[0]); got != want {
+				t.Errorf("seq %d, token %q:\n got %s\nwant %s", m.Seq, tok, got, want)
+			}
+		}
+	}
+}

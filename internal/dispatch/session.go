@@ -468,7 +468,7 @@ func (s *Session) writePass(ctx context.Context, out *batch) bool {
 			}
 			rs.lastTopic = e.Seq
 			if e.ExpiresAt.After(now) {
-				s.remember(rs, out.addTopic(it.token, e.TopicMessage))
+				s.remember(rs, out.addTopicEntry(it.token, e))
 			}
 			continue
 		}
@@ -710,6 +710,19 @@ func (b *batch) addTopic(token string, m *store.TopicMessage) sentRef {
 	b.nextMessage()
 	b.buf = appendTopicMessage(b.buf, token, m)
 	return sentRef{token: token, seq: m.Seq, id: m.ID, topic: true}
+}
+
+// addTopicEntry is addTopic for a published entry, from its encoded
+// parts if it has them.
+func (b *batch) addTopicEntry(token string, e *topicEntry) sentRef {
+	if e.head == nil {
+		return b.addTopic(token, e.TopicMessage)
+	}
+	b.nextMessage()
+	b.buf = append(b.buf, e.head...)
+	b.buf = appendString(b.buf, token)
+	b.buf = append(b.buf, e.tail...)
+	return sentRef{token: token, seq: e.Seq, id: e.ID, topic: true}
 }
 
 // nextMessage makes room for one more message in the open messages frame,

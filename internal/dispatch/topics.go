@@ -71,6 +71,9 @@ func (ss topicSubs) since(topic string) (uint64, bool) {
 type topicEntry struct {
 	*store.TopicMessage
 	cond *condition.Condition // nil for a topic message
+	// head and tail are the message's JSON before and after the token
+	// (encode), set before a fan-out; nil for entries read to catch up.
+	head, tail []byte
 }
 
 // matches reports whether the entry is for a registration with these
@@ -371,6 +374,7 @@ func (h *Hub) missingBefore(ctx context.Context, p *publisher, e *topicEntry) []
 			if me, err := newTopicEntry(&missing[i]); err != nil {
 				h.logger.Error("stored condition does not parse", "seq", missing[i].Seq, "err", err)
 			} else {
+				me.encode()
 				out = append(out, me)
 			}
 			p.next, progressed = missing[i].Seq+1, true
@@ -494,6 +498,7 @@ func (h *Hub) SendTopic(ctx context.Context, o OutgoingTopic) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	e.encode()
 	// The answer does not wait for the fan-out. Publishing goroutines may
 	// run in any order: publish keeps log order by catching up from the
 	// log (every entry below a committed one is committed).
