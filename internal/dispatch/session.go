@@ -431,11 +431,11 @@ func (s *Session) ackedStatus(token string, upTo, topicUpTo uint64) {
 
 // writePass writes what is queued (and what the store has for
 // registrations that must fetch) in one write, on one of the hub's
-// writers (writers.go). It reports whether the session has more to write;
-// otherwise it is no longer running.
-func (s *Session) writePass(ctx context.Context, out *batch) bool {
+// writers (writers.go), now being the writer's clock reading for its
+// round. It reports whether the session has more to write; otherwise it is
+// no longer running.
+func (s *Session) writePass(ctx context.Context, out *batch, now time.Time) bool {
 	out.reset()
-	now := s.hub.now()
 
 	s.mu.Lock()
 	if s.closed {

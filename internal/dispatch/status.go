@@ -1,6 +1,7 @@
 package dispatch
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"hash/maphash"
@@ -72,19 +73,15 @@ func (l *sentLog) size() int { return len(l.msgs) + len(l.topics) }
 
 // add remembers r unless it is there already (a redelivery).
 func add(list []sentRef, r sentRef) []sentRef {
-	i, found := slices.BinarySearchFunc(list, r.seq, func(e sentRef, seq uint64) int {
-		switch {
-		case e.seq < seq:
-			return -1
-		case e.seq > seq:
-			return 1
+	if n := len(list); n == 0 || list[n-1].seq < r.seq {
+		list = append(list, r) // in order, as nearly always
+	} else {
+		i, found := slices.BinarySearchFunc(list, r.seq, func(e sentRef, seq uint64) int { return cmp.Compare(e.seq, seq) })
+		if found {
+			return list
 		}
-		return 0
-	})
-	if found {
-		return list
+		list = slices.Insert(list, i, r)
 	}
-	list = slices.Insert(list, i, r)
 	if len(list) > sentPerToken {
 		list = slices.Delete(list, 0, len(list)-sentPerToken)
 	}
