@@ -701,7 +701,7 @@ func (b *batch) addMsg(m *store.Message) sentRef {
 	}
 	b.nextMessage()
 	b.buf = appendMessage(b.buf, m)
-	return sentRef{token: m.Token, seq: m.Seq, id: m.ID}
+	return sentRef{seq: m.Seq, id: m.ID}
 }
 
 // addTopic adds a message of token's topic stream; it returns what to
@@ -709,7 +709,7 @@ func (b *batch) addMsg(m *store.Message) sentRef {
 func (b *batch) addTopic(token string, m *store.TopicMessage) sentRef {
 	b.nextMessage()
 	b.buf = appendTopicMessage(b.buf, token, m)
-	return sentRef{token: token, seq: m.Seq, id: m.ID, topic: true}
+	return sentRef{seq: m.Seq, id: m.ID, topic: true}
 }
 
 // addTopicEntry is addTopic for a published entry, from its encoded
@@ -722,7 +722,7 @@ func (b *batch) addTopicEntry(token string, e *topicEntry) sentRef {
 	b.buf = append(b.buf, e.head...)
 	b.buf = appendString(b.buf, token)
 	b.buf = append(b.buf, e.tail...)
-	return sentRef{token: token, seq: e.Seq, id: e.ID, topic: true}
+	return sentRef{seq: e.Seq, id: e.ID, topic: true}
 }
 
 // nextMessage makes room for one more message in the open messages frame,

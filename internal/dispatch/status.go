@@ -58,7 +58,6 @@ const (
 // sentRef is a message written to a device: its sequence in the token
 // stream, or its position in the topic stream (topic).
 type sentRef struct {
-	token string
 	seq   uint64
 	id    string
 	topic bool

@@ -105,10 +105,10 @@ func TestStatusRecorderFlushes(t *testing.T) {
 
 	// What sessions wrote to tok-a and tok-b and left to the hub.
 	h.handOverStatus("tok-a", &sentLog{
-		msgs:   []sentRef{{token: "tok-a", seq: outs[0].Seq, id: "tm-1"}, {token: "tok-a", seq: outs[1].Seq, id: "tm-2"}},
-		topics: []sentRef{{token: "tok-a", seq: 7, id: "topic-1", topic: true}},
+		msgs:   []sentRef{{seq: outs[0].Seq, id: "tm-1"}, {seq: outs[1].Seq, id: "tm-2"}},
+		topics: []sentRef{{seq: 7, id: "topic-1", topic: true}},
 	})
-	h.handOverStatus("tok-b", &sentLog{topics: []sentRef{{token: "tok-b", seq: 7, id: "topic-1", topic: true}}})
+	h.handOverStatus("tok-b", &sentLog{topics: []sentRef{{seq: 7, id: "topic-1", topic: true}}})
 	clk.advance(time.Second)
 	h.ackedStatus("tok-a", outs[0].Seq, 0) // tm-2 not yet
 	h.ackedStatus("tok-a", 0, 7)
