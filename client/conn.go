@@ -46,8 +46,9 @@ type conn struct {
 	nc net.Conn
 	br *bufio.Reader
 
-	msg []byte // the message being read; reused
-	ctl []byte // a control frame's payload; reused
+	msg []byte                     // a fragmented or large message being read; reused
+	ctl []byte                     // a control frame's payload; reused
+	hdr [ws.MaxHeaderSize - 2]byte // a frame header being read
 
 	mu   sync.Mutex
 	wbuf []byte // the frame being written; reused
@@ -69,7 +70,7 @@ func dial(ctx context.Context, url string, netDial func(ctx context.Context, net
 
 // readMessage returns the next text or binary message, answering pings and
 // reporting a close frame as a *closeError. The returned slice is valid until
-// the next call.
+// the next call; it may be the read buffer's own bytes.
 func (c *conn) readMessage() ([]byte, error) {
 	if cap(c.msg) > 64<<10 {
 		c.msg = nil // do not pin a large buffer on an idle connection
@@ -77,7 +78,7 @@ func (c *conn) readMessage() ([]byte, error) {
 	c.msg = c.msg[:0]
 	inMessage := false
 	for {
-		h, err := ws.ReadHeader(c.br)
+		h, err := ws.ReadHeaderBuffer(c.br, c.hdr[:])
 		if err != nil {
 			return nil, err
 		}
@@ -117,10 +118,15 @@ func (c *conn) readMessage() ([]byte, error) {
 		case h.OpCode != ws.OpContinuation && h.OpCode != ws.OpText && h.OpCode != ws.OpBinary:
 			return nil, c.fail(ws.StatusProtocolError, "reserved opcode")
 		}
-		inMessage = true
 		if int64(len(c.msg))+h.Length > MaxServerFrameSize {
 			return nil, c.fail(ws.StatusMessageTooBig, "frame too large")
 		}
+		if !inMessage && h.Fin && h.Length <= int64(c.br.Size()) {
+			// A message in one frame that fits the read buffer (a server's
+			// frames nearly always): its bytes where they are, not a copy.
+			return c.readBuffered(int(h.Length))
+		}
+		inMessage = true
 		n := len(c.msg)
 		c.msg = growTo(c.msg, n+int(h.Length))
 		if _, err := io.ReadFull(c.br, c.msg[n:]); err != nil {
@@ -130,6 +136,20 @@ func (c *conn) readMessage() ([]byte, error) {
 			return c.msg, nil
 		}
 	}
+}
+
+// readBuffered returns the next n bytes, at most the read buffer's size,
+// within the read buffer: valid until the next read.
+func (c *conn) readBuffered(n int) ([]byte, error) {
+	p, err := c.br.Peek(n)
+	if err != nil {
+		if err == io.EOF && len(p) > 0 {
+			err = io.ErrUnexpectedEOF // as io.ReadFull says it
+		}
+		return nil, err
+	}
+	_, _ = c.br.Discard(n) // cannot fail: n bytes are buffered
+	return p, nil
 }
 
 // growTo returns b resized to n bytes, reallocating only when needed.

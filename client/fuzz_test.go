@@ -5,9 +5,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/gobwas/ws"
@@ -59,6 +61,9 @@ func FuzzDecodeServerFrame(f *testing.F) {
 
 // FuzzReadMessage feeds arbitrary bytes to the WebSocket reader, seeded with
 // valid frames split into fragments and interleaved with control frames.
+// The reader must return the same messages and errors whether a message
+// fits its read buffer (returned in place) or not (copied), and however
+// the bytes arrive.
 func FuzzReadMessage(f *testing.F) {
 	var seed bytes.Buffer
 	_ = wsutil.WriteServerText(&seed, []byte(`{"type":"pong"}`))
@@ -71,15 +76,28 @@ func FuzzReadMessage(f *testing.F) {
 	seed.Reset()
 	_ = ws.WriteFrame(&seed, ws.NewCloseFrame(ws.NewCloseFrameBody(4001, "who")))
 	f.Add(seed.Bytes())
+	seed.Reset()
+	_ = wsutil.WriteServerText(&seed, []byte(`{"type":"messages","messages":[]}`))
+	_ = wsutil.WriteServerText(&seed, bytes.Repeat([]byte("x"), 40))
+	_ = wsutil.WriteServerBinary(&seed, bytes.Repeat([]byte("y"), 300))
+	f.Add(seed.Bytes())
+	f.Add(seed.Bytes()[:seed.Len()-7]) // the last frame cut short
 	f.Fuzz(func(t *testing.T, b []byte) {
-		c := &conn{nc: discardConn{}, br: bufio.NewReader(bytes.NewReader(b))}
+		// The smallest buffer bufio allows, fed a byte at a time, and the
+		// SDK's.
+		small := &conn{nc: discardConn{}, br: bufio.NewReaderSize(iotest.OneByteReader(bytes.NewReader(b)), 16)}
+		large := &conn{nc: discardConn{}, br: bufio.NewReaderSize(bytes.NewReader(b), 4096)}
 		for range 8 {
-			msg, err := c.readMessage()
+			want, wantErr := small.readMessage()
+			got, err := large.readMessage()
+			if fmt.Sprint(err) != fmt.Sprint(wantErr) || !bytes.Equal(got, want) {
+				t.Fatalf("with a large buffer: %q, %v; with a small one: %q, %v", got, err, want, wantErr)
+			}
 			if err != nil {
 				return
 			}
-			if len(msg) > MaxServerFrameSize {
-				t.Fatalf("message of %d bytes over the limit", len(msg))
+			if len(got) > MaxServerFrameSize {
+				t.Fatalf("message of %d bytes over the limit", len(got))
 			}
 		}
 	})
