@@ -91,6 +91,7 @@ func (c *Client) handleMessages(ctx context.Context, msgs []herald.Message, out 
 		c.mu.Lock()
 		_, r := c.st.byToken(m.Token)
 		isNew := r != nil && r.isNew(topic, m.Seq, m.TopicSeq)
+		background := c.appState == herald.Background
 		c.mu.Unlock()
 		if r == nil {
 			c.log.Debug("herald: message for an unknown token", "token", shortToken(m.Token), "seq", m.Seq, "tseq", m.TopicSeq)
@@ -98,7 +99,7 @@ func (c *Client) handleMessages(ctx context.Context, msgs []herald.Message, out 
 		}
 		if isNew {
 			if c.decryptWebPush(r, m) {
-				c.deliver(ctx, *m)
+				c.deliver(ctx, m, background)
 			}
 			c.mu.Lock()
 			if r.Token == m.Token && r.isNew(topic, m.Seq, m.TopicSeq) {
@@ -337,14 +338,11 @@ func addAck(acks []herald.Ack, a herald.Ack) []herald.Ack {
 }
 
 // deliver hands one message to the app according to the app state (see
-// Config).
-func (c *Client) deliver(ctx context.Context, m herald.Message) {
-	c.mu.Lock()
-	background := c.appState == herald.Background
-	c.mu.Unlock()
+// Config): background or not.
+func (c *Client) deliver(ctx context.Context, m *herald.Message, background bool) {
 	if background {
 		if m.Notification != nil && c.cfg.Notifier != nil {
-			if err := c.cfg.Notifier.Notify(ctx, m); err != nil {
+			if err := c.cfg.Notifier.Notify(ctx, *m); err != nil {
 				// The message counts as handled: retrying a notifier that
 				// fails would redeliver it forever.
 				c.log.Warn("herald: notifier failed", "id", m.ID, "err", err)
@@ -352,12 +350,12 @@ func (c *Client) deliver(ctx context.Context, m herald.Message) {
 			return
 		}
 		if c.cfg.OnBackgroundMessage != nil {
-			c.cfg.OnBackgroundMessage(ctx, m)
+			c.cfg.OnBackgroundMessage(ctx, *m)
 			return
 		}
 	}
 	if c.cfg.OnMessage != nil {
-		c.cfg.OnMessage(ctx, m)
+		c.cfg.OnMessage(ctx, *m)
 	}
 }
 

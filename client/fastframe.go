@@ -20,6 +20,11 @@ import (
 type frameDecoder struct {
 	msgs   []herald.Message
 	intern map[string]string
+	// last holds, per slot (a string member of a message, or a data key
+	// by its position), the string the previous message had there: the
+	// next one nearly always repeats it, which a comparison finds without
+	// hashing into intern.
+	last [lastSlots]string
 	// The data of the message being decoded: its keys, and its values
 	// (within the frame).
 	keys []string
@@ -87,6 +92,17 @@ func (d *frameDecoder) messagesFast(b []byte) (f herald.Frame, ok bool) {
 	return f, ok && seenType && s.End()
 }
 
+// Slots of decoder.last.
+const (
+	slotToken = iota
+	slotFrom
+	slotTopic
+	slotCondition
+	slotCollapse
+	slotDataKeys // the first data key; the next ones follow
+	lastSlots    = slotDataKeys + 8
+)
+
 // Members of a message, for spotting repeats.
 const (
 	mID = 1 << iota
@@ -126,16 +142,16 @@ func (d *frameDecoder) message(s *jsonscan.Scanner, m *herald.Message) bool {
 			m.TopicSeq, ok = s.Uint()
 		case "token":
 			bit = mToken
-			m.Token, ok = d.string(s)
+			m.Token, ok = d.string(s, slotToken)
 		case "from":
 			bit = mFrom
-			m.From, ok = d.string(s)
+			m.From, ok = d.string(s, slotFrom)
 		case "topic":
 			bit = mTopic
-			m.Topic, ok = d.string(s)
+			m.Topic, ok = d.string(s, slotTopic)
 		case "condition":
 			bit = mCondition
-			m.Condition, ok = d.string(s)
+			m.Condition, ok = d.string(s, slotCondition)
 		case "sent_at_ms":
 			bit = mSentAt
 			m.SentAtMillis, ok = s.Int()
@@ -144,7 +160,7 @@ func (d *frameDecoder) message(s *jsonscan.Scanner, m *herald.Message) bool {
 			m.TTLSeconds, ok = s.Int()
 		case "collapse_key":
 			bit = mCollapse
-			m.CollapseKey, ok = d.string(s)
+			m.CollapseKey, ok = d.string(s, slotCollapse)
 		case "priority":
 			bit = mPriority
 			var p []byte
@@ -206,26 +222,34 @@ func (d *frameDecoder) message(s *jsonscan.Scanner, m *herald.Message) bool {
 // into d.vals.
 func (d *frameDecoder) data(s *jsonscan.Scanner) bool {
 	return s.Members(func(key []byte) bool {
-		k := d.interned(key)
+		k := d.interned(key, slotDataKeys+len(d.keys))
 		v, ok := s.Bytes()
 		d.keys, d.vals = append(d.keys, k), append(d.vals, v)
 		return ok
 	})
 }
 
-// string reads a string that is likely to repeat in the next messages.
-func (d *frameDecoder) string(s *jsonscan.Scanner) (string, bool) {
+// string reads a string that is likely to repeat in the next messages
+// at slot.
+func (d *frameDecoder) string(s *jsonscan.Scanner, slot int) (string, bool) {
 	b, ok := s.Bytes()
 	if !ok {
 		return "", false
 	}
-	return d.interned(b), true
+	return d.interned(b, slot), true
 }
 
-// interned returns b as a string, the same string each time while it is
-// in the intern table.
-func (d *frameDecoder) interned(b []byte) string {
+// interned returns b as a string: the one in d.last at slot if it is
+// the same (a slot past d.last: none), else the same string each time
+// while it is in the intern table.
+func (d *frameDecoder) interned(b []byte, slot int) string {
+	if slot < len(d.last) && d.last[slot] == string(b) {
+		return d.last[slot]
+	}
 	if v, ok := d.intern[string(b)]; ok {
+		if slot < len(d.last) {
+			d.last[slot] = v
+		}
 		return v
 	}
 	v := string(b)
@@ -240,6 +264,9 @@ func (d *frameDecoder) interned(b []byte) string {
 		d.intern = map[string]string{}
 	}
 	d.intern[v] = v
+	if slot < len(d.last) {
+		d.last[slot] = v
+	}
 	return v
 }
 

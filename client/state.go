@@ -29,6 +29,15 @@ type state struct {
 	// their tokens change only through the methods below, which keep it
 	// in step.
 	tokens map[string]string
+	// seen memoises byToken's last answer: a device's messages name the
+	// same token one after the other, and a comparison with the token
+	// already found (most often the very same string: the frame decoder
+	// interns tokens) is cheaper than two map lookups. The methods that
+	// change the index forget it.
+	seen struct {
+		token, appKey string
+		r             *registration
+	}
 }
 
 // registration is one app's registration on this device.
@@ -54,15 +63,21 @@ func newState() *state {
 
 // byToken returns the registration holding token and its app key, or nil.
 func (s *state) byToken(token string) (appKey string, r *registration) {
+	if s.seen.r != nil && s.seen.token == token {
+		return s.seen.appKey, s.seen.r
+	}
 	appKey, ok := s.tokens[token]
 	if !ok {
 		return "", nil
 	}
-	return appKey, s.Registrations[appKey]
+	r = s.Registrations[appKey]
+	s.seen.token, s.seen.appKey, s.seen.r = token, appKey, r
+	return appKey, r
 }
 
 // put makes r the registration of appKey.
 func (s *state) put(appKey string, r *registration) {
+	s.seen.r = nil
 	if old := s.Registrations[appKey]; old != nil {
 		s.unindex(appKey, old.Token)
 	}
@@ -110,6 +125,7 @@ func (s *state) forgetDevice() {
 
 // unindex drops token from the index if it points at appKey.
 func (s *state) unindex(appKey, token string) {
+	s.seen.r = nil
 	if token != "" && s.tokens[token] == appKey {
 		delete(s.tokens, token)
 	}

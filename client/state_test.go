@@ -270,9 +270,46 @@ func checkTokenIndex(t *testing.T, c *Client, tokens ...string) {
 		t.Fatalf("token index (-registrations +index):\n%s", diff)
 	}
 	for _, tok := range tokens {
-		k, r := c.st.byToken(tok)
-		if k != holder[tok] || (r == nil) != (k == "") || (r != nil && r != c.st.Registrations[k]) {
-			t.Errorf("byToken(%s) = %q, %v; held by %q", tok, k, r, holder[tok])
+		for range 2 { // the second from byToken's memo
+			k, r := c.st.byToken(tok)
+			if k != holder[tok] || (r == nil) != (k == "") || (r != nil && r != c.st.Registrations[k]) {
+				t.Errorf("byToken(%s) = %q, %v; held by %q", tok, k, r, holder[tok])
+			}
 		}
+	}
+}
+
+// byToken's memo of its last answer is forgotten by every change of the
+// registrations: the token just looked up then leads to its new holder,
+// or to nothing.
+func TestByTokenForgetsItsMemoOnChanges(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		change func(s *state)
+		now    string // the token of app-1 after the change ("": none)
+	}{
+		{"setToken", func(s *state) { s.setToken("app-1", "t2") }, "t2"},
+		{"put", func(s *state) { s.put("app-1", &registration{Token: "t2"}) }, "t2"},
+		{"lose", func(s *state) { s.lose("app-1") }, ""},
+		{"remove", func(s *state) { s.remove("app-1") }, ""},
+		{"forgetDevice", func(s *state) { s.forgetDevice() }, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newState()
+			s.put("app-1", &registration{Token: "t1"})
+			s.put("app-2", &registration{Token: "t3"})
+			if k, r := s.byToken("t1"); k != "app-1" || r != s.Registrations["app-1"] {
+				t.Fatalf("byToken(t1) = %q, %v before the change", k, r)
+			}
+			tc.change(s)
+			if k, r := s.byToken("t1"); r != nil {
+				t.Errorf("byToken(t1) = %q, %+v after the change, want nothing", k, r)
+			}
+			if tc.now != "" {
+				if k, r := s.byToken(tc.now); k != "app-1" || r != s.Registrations["app-1"] {
+					t.Errorf("byToken(%s) = %q, %+v", tc.now, k, r)
+				}
+			}
+		})
 	}
 }
