@@ -224,6 +224,7 @@ func benchmarkHandleFrame(b *testing.B, devices int) {
 	var frame []byte
 	var at int
 	var tseq uint64
+	first := []byte(devs[0].token)
 	ctx := context.Background()
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
@@ -231,7 +232,7 @@ func benchmarkHandleFrame(b *testing.B, devices int) {
 		if i%devices == 0 {
 			tseq++
 			frame = appendTopicFrame(frame[:0], devs[0].token, tseq)
-			at = bytes.Index(frame, []byte(devs[0].token))
+			at = bytes.Index(frame, first)
 		}
 		copy(frame[at:], d.token)
 		d.src.b = frame
