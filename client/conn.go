@@ -88,6 +88,10 @@ func (c *conn) readMessage() ([]byte, error) {
 		if h.Masked {
 			return nil, c.fail(ws.StatusProtocolError, "masked server frame")
 		}
+		if h.Rsv != 0 {
+			// RFC 6455 §5.2: no extension was negotiated.
+			return nil, c.fail(ws.StatusProtocolError, "reserved bits set")
+		}
 		if h.OpCode.IsControl() {
 			if h.Length > ws.MaxControlFramePayloadSize || !h.Fin {
 				return nil, c.fail(ws.StatusProtocolError, "bad control frame")

@@ -180,13 +180,13 @@ type acker struct {
 	// (at least delay); set before the session's frames are read.
 	delay, topicDelay time.Duration
 
-	mu    sync.Mutex
-	acks  []herald.Ack
-	n     int
+	mu   sync.Mutex
+	acks []herald.Ack
+	n    int
 	// payload and frame are the ack frame's JSON and the frames being
 	// written, reused.
 	payload, frame []byte
-	err   error  // a delayed write failed: the session ends
+	err            error // a delayed write failed: the session ends
 	// timer runs fire at due; made on the first hold and reused (Reset)
 	// for the next ones. armed says a delayed write is due; stale counts
 	// the fires that were stopped too late (already started, waiting for

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strings"
 	"testing"
 	"testing/iotest"
 	"time"
@@ -104,14 +105,60 @@ func FuzzReadMessage(f *testing.F) {
 }
 
 // discardConn is a net.Conn whose writes vanish (the reader's pong and close
-// answers) and whose reads end at once.
-type discardConn struct{}
+// answers), or go to sent if set, and whose reads end at once.
+type discardConn struct{ sent *bytes.Buffer }
 
-func (discardConn) Read([]byte) (int, error)         { return 0, io.EOF }
-func (discardConn) Write(p []byte) (int, error)      { return len(p), nil }
+func (discardConn) Read([]byte) (int, error) { return 0, io.EOF }
+func (c discardConn) Write(p []byte) (int, error) {
+	if c.sent != nil {
+		return c.sent.Write(p)
+	}
+	return len(p), nil
+}
 func (discardConn) Close() error                     { return nil }
 func (discardConn) LocalAddr() net.Addr              { return nil }
 func (discardConn) RemoteAddr() net.Addr             { return nil }
 func (discardConn) SetDeadline(time.Time) error      { return nil }
 func (discardConn) SetReadDeadline(time.Time) error  { return nil }
 func (discardConn) SetWriteDeadline(time.Time) error { return nil }
+
+// The reader refuses the frames RFC 6455 says a client must fail the
+// connection on, with a protocol error close.
+func TestReadMessageRefusesBadFrames(t *testing.T) {
+	frame := func(f ws.Frame) []byte {
+		var b bytes.Buffer
+		if err := ws.WriteFrame(&b, f); err != nil {
+			t.Fatal(err)
+		}
+		return b.Bytes()
+	}
+	compressed := ws.NewTextFrame([]byte(`{"type":"pong"}`))
+	compressed.Header.Rsv = ws.Rsv(true, false, false) // permessage-deflate, never negotiated
+	masked := ws.MaskFrame(ws.NewTextFrame([]byte(`{"type":"pong"}`)))
+	tests := []struct {
+		name, reason string
+		b            []byte
+	}{
+		{"reserved bits", "reserved bits set", frame(compressed)},
+		{"masked", "masked server frame", frame(masked)},
+		{"reserved opcode", "reserved opcode", frame(ws.NewFrame(ws.OpCode(0x3), true, nil))},
+		{"continuation first", "continuation without a message", frame(ws.NewFrame(ws.OpContinuation, true, []byte("x")))},
+		{"fragmented ping", "bad control frame", frame(ws.NewFrame(ws.OpPing, false, nil))},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var sent bytes.Buffer
+			c := &conn{nc: discardConn{sent: &sent}, br: bufio.NewReader(bytes.NewReader(tt.b))}
+			if _, err := c.readMessage(); !errors.Is(err, errProtocol) || !strings.Contains(err.Error(), tt.reason) {
+				t.Fatalf("readMessage = %v, want a protocol error: %s", err, tt.reason)
+			}
+			f, err := ws.ReadFrame(&sent)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if code, _ := ws.ParseCloseFrameData(ws.UnmaskFrame(f).Payload); f.Header.OpCode != ws.OpClose || code != ws.StatusProtocolError {
+				t.Fatalf("sent %v frame with code %d, want a close with %d", f.Header.OpCode, code, ws.StatusProtocolError)
+			}
+		})
+	}
+}
