@@ -165,7 +165,7 @@ type ackBatch struct {
 // limit (100).
 const maxOwed = 50
 
-// acker sends a session's acks: at once, or held a little and then one
+// acker sends a session's acks and pings. Acks go at once, or held a little and then one
 // for everything handled meanwhile. Acks of the token stream are held for
 // Config.AckDelay; acks of topic messages only, for the welcome's
 // topic_ack_ms if that is longer (the server forgets nothing on a topic
@@ -195,6 +195,11 @@ type acker struct {
 	due   time.Time
 	armed bool
 	stale int
+	// pinger sends a ping every pingEvery (with the acks held) until
+	// pingsOff; a timer, not a goroutine per connection.
+	pinger    *time.Timer
+	pingEvery time.Duration
+	pingsOff  bool
 }
 
 // setTopicHold applies the welcome's topic ack hold (never shorter than
@@ -273,12 +278,39 @@ func (a *acker) fire() {
 	}
 }
 
-// ping writes a ping, after the acks held if there are any, in one
-// write.
-func (a *acker) ping() error {
+// startPings sends a ping every interval, after the acks held if there
+// are any, in one write, until stopPings; a failed write closes the
+// connection, which ends the session's read.
+func (a *acker) startPings(interval time.Duration) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return a.writeLocked(context.Background(), true)
+	a.pingEvery = interval
+	a.pinger = time.AfterFunc(interval, a.ping)
+}
+
+func (a *acker) ping() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.pingsOff {
+		return
+	}
+	if err := a.writeLocked(context.Background(), true); err != nil {
+		a.pingsOff = true
+		_ = a.cn.close()
+		return
+	}
+	a.pinger.Reset(a.pingEvery)
+}
+
+// stopPings stops the pings: none is written after it returns (a ping
+// due meanwhile finds pingsOff).
+func (a *acker) stopPings() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.pingsOff = true
+	if a.pinger != nil {
+		a.pinger.Stop()
+	}
 }
 
 // writeLocked writes the acks held, and a ping after them if ping is set.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/gobwas/ws"
@@ -186,17 +185,9 @@ func (c *Client) session(ctx context.Context) (end sessionEnd) {
 		}
 	}
 
-	stopPing := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		pinger(cn, ack, interval, stopPing)
-	}()
-	defer func() {
-		close(stopPing)
-		wg.Wait()
-	}()
+	// Pings until the session ends, and none after its goodbye.
+	ack.startPings(interval)
+	defer ack.stopPings()
 
 	if c.cfg.OnConnected != nil {
 		c.cfg.OnConnected()
@@ -238,25 +229,6 @@ func (c *Client) session(ctx context.Context) (end sessionEnd) {
 		if err := ack.settle(ctx, &owed, false); err != nil {
 			end.err = err
 			return end
-		}
-	}
-}
-
-// pinger sends a ping every interval, with the acks held, until stop is
-// closed or a write fails (then it closes the connection, which ends the
-// session's read).
-func pinger(cn *conn, ack *acker, interval time.Duration, stop <-chan struct{}) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-stop:
-			return
-		case <-t.C:
-			if err := ack.ping(); err != nil {
-				_ = cn.close()
-				return
-			}
 		}
 	}
 }
