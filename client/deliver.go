@@ -165,9 +165,9 @@ type ackBatch struct {
 // limit (100).
 const maxOwed = 50
 
-// acker sends a session's acks and pings. Acks go at once, or held a little and then one
-// for everything handled meanwhile. Acks of the token stream are held for
-// Config.AckDelay; acks of topic messages only, for the welcome's
+// acker sends a session's acks and its pings. Acks go at once, or are
+// held a little and then one goes for everything handled meanwhile. Acks
+// of the token stream are held for Config.AckDelay; acks of topic messages only, for the welcome's
 // topic_ack_ms if that is longer (the server forgets nothing on a topic
 // ack: the hello's tacked resumes the stream, so it only asks for the ack
 // to count the delivery), and they go out with the next ping if that

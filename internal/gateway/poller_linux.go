@@ -165,8 +165,8 @@ func (p *poller) add(c *conn, s *dispatch.Session) bool {
 	}
 	// Frames already read past the hello go first, on this goroutine.
 	// The reader's buffer goes: the poller reads the socket itself (and
-	// a close's linger too), and 1 KiB per idle connection is most of
-	// what a connection costs.
+	// a close's linger too), and its 1 KiB was a third of an idle
+	// connection's memory.
 	var early []byte
 	if n := c.br.Buffered(); n > 0 {
 		b, _ := c.br.Peek(n)
