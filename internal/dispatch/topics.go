@@ -72,7 +72,7 @@ type topicEntry struct {
 	*store.TopicMessage
 	cond *condition.Condition // nil for a topic message
 	// head and tail are the message's JSON before and after the token
-	// (encode), set before a fan-out; nil for entries read to catch up.
+	// (encode), set by fanOut; nil for entries read to catch up.
 	head, tail []byte
 }
 
@@ -374,7 +374,6 @@ func (h *Hub) missingBefore(ctx context.Context, p *publisher, e *topicEntry) []
 			if me, err := newTopicEntry(&missing[i]); err != nil {
 				h.logger.Error("stored condition does not parse", "seq", missing[i].Seq, "err", err)
 			} else {
-				me.encode()
 				out = append(out, me)
 			}
 			p.next, progressed = missing[i].Seq+1, true
@@ -396,6 +395,9 @@ const fanOutChunk = 256
 // entries of the run in one offer. p's buffers are reused from one
 // fan-out to the next (its drain goroutine is the only caller).
 func (h *Hub) fanOut(p *publisher, entries []*topicEntry) {
+	for _, e := range entries {
+		e.encode()
+	}
 	for len(entries) > 0 {
 		n := 1
 		for n < len(entries) && sameTarget(entries[0], entries[n]) {
@@ -498,7 +500,6 @@ func (h *Hub) SendTopic(ctx context.Context, o OutgoingTopic) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	e.encode()
 	// The answer does not wait for the fan-out. Publishing goroutines may
 	// run in any order: publish keeps log order by catching up from the
 	// log (every entry below a committed one is committed).
