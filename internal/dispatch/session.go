@@ -373,10 +373,9 @@ func (s *Session) Ack(ctx context.Context, acks []herald.Ack) error {
 		delivered := buf[:0]
 		s.mu.Lock()
 		rs := s.regLocked(a.Token)
-		ok := rs != nil
 		var upTo, topicUpTo uint64
 		closed := s.closed
-		if ok {
+		if rs != nil {
 			upTo = min(a.Seq, rs.lastSent) // cannot ack what was never sent
 			topicUpTo = min(a.TopicSeq, rs.lastTopic)
 			delivered = rs.sent.take(upTo, topicUpTo, delivered)
