@@ -144,16 +144,23 @@ func benchFanOut(b *testing.B, n int, acked bool) {
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/delivery")
 }
 
-// storeWithApp opens an embedded store in a temporary directory, closed
-// at the end of the test, with project p1 and its app app-1.
-func storeWithApp(tb testing.TB) *pebblestore.Store {
+// openStore opens an embedded store in a temporary directory, closed at
+// the end of the test.
+func openStore(tb testing.TB) *pebblestore.Store {
 	tb.Helper()
-	ctx := context.Background()
 	st, err := pebblestore.Open(tb.TempDir(), pebblestore.Options{})
 	if err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { _ = st.Close() })
+	return st
+}
+
+// storeWithApp is openStore with project p1 and its app app-1.
+func storeWithApp(tb testing.TB) *pebblestore.Store {
+	tb.Helper()
+	ctx := context.Background()
+	st := openStore(tb)
 	if err := st.CreateProject(ctx, store.Project{ID: "p1"}); err != nil {
 		tb.Fatal(err)
 	}

@@ -11,7 +11,6 @@ import (
 	"github.com/heraldpush/herald"
 	"github.com/heraldpush/herald/internal/metrics"
 	"github.com/heraldpush/herald/internal/store"
-	"github.com/heraldpush/herald/internal/store/pebblestore"
 )
 
 // nullConn is a device connection that discards what is written to it.
@@ -44,11 +43,7 @@ func (c *testClock) advance(d time.Duration) {
 // stops without ending its session (a crash records no disconnection).
 func TestConnectedDeviceIsTouchedHourly(t *testing.T) {
 	ctx := context.Background()
-	st, err := pebblestore.Open(t.TempDir(), pebblestore.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
+	st := openStore(t)
 	clk := &testClock{now: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	h := New(st, Config{PingInterval: time.Second, SendQueue: 16, StaleAfter: 270 * 24 * time.Hour, Now: clk.Now}, metrics.New(), logger)

@@ -11,7 +11,6 @@ import (
 	"github.com/heraldpush/herald"
 	"github.com/heraldpush/herald/internal/metrics"
 	"github.com/heraldpush/herald/internal/store"
-	"github.com/heraldpush/herald/internal/store/pebblestore"
 )
 
 func seqsOf(list []sentRef) []uint64 {
@@ -81,11 +80,7 @@ func TestSentShardGenerations(t *testing.T) {
 // already counted) adds nothing.
 func TestStatusRecorderFlushes(t *testing.T) {
 	ctx := context.Background()
-	st, err := pebblestore.Open(t.TempDir(), pebblestore.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
+	st := openStore(t)
 	clk := &testClock{now: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)}
 	h := New(st, Config{SendQueue: 16, Now: clk.Now}, metrics.New(), slog.New(slog.NewTextHandler(io.Discard, nil)))
 
