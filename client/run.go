@@ -157,11 +157,11 @@ func (c *Client) session(ctx context.Context) (end sessionEnd) {
 		return end
 	}
 	end.established = true
-	interval := time.Duration(f.Welcome.PingIntervalMillis) * time.Millisecond
+	interval := msDuration(f.Welcome.PingIntervalMillis)
 	if interval <= 0 {
 		interval = defaultPingInterval
 	}
-	ack.setTopicHold(time.Duration(f.Welcome.TopicAckMillis) * time.Millisecond)
+	ack.setTopicHold(msDuration(f.Welcome.TopicAckMillis))
 	c.log.Debug("herald: connected", "session", f.Welcome.SessionID, "ping_interval", interval)
 	if err := c.reregisterUnregistered(ctx, f.Welcome.Registrations); err != nil {
 		end.err = err
