@@ -135,7 +135,6 @@ const (
 func (d *frameDecoder) message(s *jsonscan.Scanner, m *herald.Message) bool {
 	d.vals, d.keys = d.vals[:0], d.keys[:0]
 	var id []byte
-	data := false
 	seen := 0
 	ok := s.Members(func(key []byte) bool {
 		var bit int
@@ -185,7 +184,7 @@ func (d *frameDecoder) message(s *jsonscan.Scanner, m *herald.Message) bool {
 			}
 		case "data":
 			bit = mData
-			data, ok = true, d.data(s)
+			ok = d.data(s)
 		case "notification":
 			bit = mNotification
 			ok = decodeRaw(s, &m.Notification)
@@ -215,7 +214,7 @@ func (d *frameDecoder) message(s *jsonscan.Scanner, m *herald.Message) bool {
 	}
 	all := sb.String()
 	m.ID, all = all[:len(id)], all[len(id):]
-	if data {
+	if seen&mData != 0 {
 		m.Data = make(map[string]string, len(d.keys))
 		for i, k := range d.keys {
 			m.Data[k] = all[:len(d.vals[i])]
