@@ -295,16 +295,15 @@ func RunAgent(ctx context.Context, in io.Reader, out io.Writer, logger *slog.Log
 		}
 	}()
 
+	// failed ends the agent: a raw client that cannot connect, or a wire
+	// device that never had a session.
+	failed := func(err error) { _ = fail(err); cancel() }
 	var tokens []string
 	if start.RawURL != "" {
-		running.Go(func() {
-			connectRaw(ctx, runCtx, start, stats, func(err error) { _ = fail(err); cancel() }, logger)
-		})
+		running.Go(func() { connectRaw(ctx, runCtx, start, stats, failed, logger) })
 	} else {
 		var devs []*device
 		var err error
-		// A wire device that never had a session ends the agent.
-		failed := func(err error) { _ = fail(err); cancel() }
 		tokens, devs, err = registerDevices(ctx, runCtx, start, stats, &running, failed, logger)
 		if err != nil {
 			return fail(err)
