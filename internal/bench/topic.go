@@ -677,14 +677,12 @@ func (s *topicSender) send(ctx context.Context, n int64, sentAt int64) (string, 
 		return transportErrorKind(err), nil
 	}
 	defer resp.Body.Close()
+	k, _ := io.ReadFull(resp.Body, s.ans)
+	_, _ = io.Copy(io.Discard, resp.Body)
 	if resp.StatusCode == http.StatusOK {
-		k, _ := io.ReadFull(resp.Body, s.ans)
-		_, _ = io.Copy(io.Discard, resp.Body)
 		s.names[n] = answerName(s.ans[:k])
 		return "", nil
 	}
-	k, _ := io.ReadFull(resp.Body, s.ans)
-	_, _ = io.Copy(io.Discard, resp.Body)
 	return answerErrorKind(resp.StatusCode, s.ans[:k]), nil
 }
 
