@@ -188,13 +188,10 @@ type acker struct {
 	payload, frame []byte
 	err            error // a delayed write failed: the session ends
 	// timer runs fire at due; made on the first hold and reused (Reset)
-	// for the next ones. armed says a delayed write is due; stale counts
-	// the fires that were stopped too late (already started, waiting for
-	// mu), which must do nothing.
+	// for the next ones. armed says a delayed write is due.
 	timer *time.Timer
 	due   time.Time
 	armed bool
-	stale int
 	// pinger sends a ping every pingEvery (with the acks held) until
 	// pingsOff; a timer, not a goroutine per connection.
 	pinger    *time.Timer
@@ -260,12 +257,13 @@ func (a *acker) settle(ctx context.Context, b *ackBatch, now bool) error {
 }
 
 // fire writes the delayed acks; a failure closes the connection, which
-// ends the session's read.
+// ends the session's read. A fire stopped too late (already started,
+// waiting for mu) finds no write armed, or one due later, and does
+// nothing: a timer never fires before its due time.
 func (a *acker) fire() {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if a.stale > 0 {
-		a.stale--
+	if !a.armed || time.Now().Before(a.due) {
 		return
 	}
 	a.armed = false
@@ -340,10 +338,11 @@ func (a *acker) writeLocked(ctx context.Context, ping bool) error {
 	return nil
 }
 
-// disarmLocked cancels the delayed write, if one is due.
+// disarmLocked cancels the delayed write, if one is due (a fire already
+// started finds it disarmed).
 func (a *acker) disarmLocked() {
-	if a.armed && !a.timer.Stop() {
-		a.stale++ // its fire has started: it will find stale set
+	if a.armed {
+		a.timer.Stop()
 	}
 	a.armed = false
 }
