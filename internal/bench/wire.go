@@ -499,9 +499,6 @@ func (c *wireConn) stop() {
 // writeLocked writes p as one masked frame of kind op, header and payload
 // in one write call. The caller holds mu.
 func (c *wireConn) writeLocked(op ws.OpCode, p []byte) error {
-	if c.closed {
-		return net.ErrClosed
-	}
 	c.wbuf = appendClientFrame(c.wbuf[:0], op, p)
 	return c.writeBufLocked()
 }
