@@ -167,12 +167,13 @@ const maxOwed = 50
 
 // acker sends a session's acks and its pings. Acks go at once, or are
 // held a little and then one goes for everything handled meanwhile. Acks
-// of the token stream are held for Config.AckDelay; acks of topic messages only, for the welcome's
-// topic_ack_ms if that is longer (the server forgets nothing on a topic
-// ack: the hello's tacked resumes the stream, so it only asks for the ack
-// to count the delivery), and they go out with the next ping if that
-// comes first: a device that gets topic messages then sends about one ack
-// frame per ping, in the ping's own write.
+// of the token stream are held for Config.AckDelay; acks of topic
+// messages only, for the welcome's topic_ack_ms if that is longer (the
+// server forgets nothing on a topic ack: the hello's tacked resumes the
+// stream, so it only asks for the ack to count the delivery), and they go
+// out with the next ping if that comes first: a device that gets topic
+// messages then sends about one ack frame per ping, in the ping's own
+// write.
 type acker struct {
 	c  *Client
 	cn *conn
