@@ -64,7 +64,6 @@ func (f *wireFrame) scan(b []byte) error {
 					return errRepeated
 				}
 				seenMsgs = true
-				f.msgs = f.msgs[:0]
 				if r.null() {
 					return nil
 				}
