@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/heraldpush/herald"
 	"github.com/heraldpush/herald/internal/jsonscan"
@@ -300,7 +299,7 @@ func appendAckFrame(dst []byte, acks []herald.Ack) []byte {
 			dst = append(dst, ',')
 		}
 		dst = append(dst, `{"token":`...)
-		dst = appendJSONString(dst, a.Token)
+		dst = jsonscan.AppendString(dst, a.Token)
 		if a.Seq != 0 {
 			dst = strconv.AppendUint(append(dst, `,"seq":`...), a.Seq, 10)
 		}
@@ -310,20 +309,4 @@ func appendAckFrame(dst []byte, acks []herald.Ack) []byte {
 		dst = append(dst, '}')
 	}
 	return append(dst, "]}"...)
-}
-
-// appendJSONString appends s quoted as encoding/json quotes it: printable
-// ASCII other than the characters it escapes is copied, anything else
-// (rare in a token) is left to encoding/json.
-func appendJSONString(dst []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c < 0x20, c >= utf8.RuneSelf, c == '"', c == '\\', c == '<', c == '>', c == '&':
-			b, _ := json.Marshal(s) // a string always encodes
-			return append(dst, b...)
-		}
-	}
-	dst = append(dst, '"')
-	dst = append(dst, s...)
-	return append(dst, '"')
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/heraldpush/herald"
+	"github.com/heraldpush/herald/internal/jsonscan"
 	"github.com/heraldpush/herald/internal/store"
 )
 
@@ -77,14 +78,14 @@ type frameMessage struct {
 
 func appendFrameMessage(dst []byte, m frameMessage) []byte {
 	dst = appendMessageHead(dst, m)
-	dst = appendString(dst, m.token)
+	dst = jsonscan.AppendString(dst, m.token)
 	return appendMessageTail(dst, m)
 }
 
 // appendMessageHead appends a message's JSON up to its token's value.
 func appendMessageHead(dst []byte, m frameMessage) []byte {
 	dst = append(dst, `{"id":`...)
-	dst = appendString(dst, m.id)
+	dst = jsonscan.AppendString(dst, m.id)
 	dst = append(dst, m.seqName...)
 	dst = strconv.AppendUint(dst, m.seq, 10)
 	return append(dst, `,"token":`...)
@@ -93,14 +94,14 @@ func appendMessageHead(dst []byte, m frameMessage) []byte {
 // appendMessageTail appends a message's JSON after its token's value.
 func appendMessageTail(dst []byte, m frameMessage) []byte {
 	dst = append(dst, `,"from":`...)
-	dst = appendString(dst, m.from)
+	dst = jsonscan.AppendString(dst, m.from)
 	if m.topic != "" {
 		dst = append(dst, `,"topic":`...)
-		dst = appendString(dst, m.topic)
+		dst = jsonscan.AppendString(dst, m.topic)
 	}
 	if m.condition != "" {
 		dst = append(dst, `,"condition":`...)
-		dst = appendString(dst, m.condition)
+		dst = jsonscan.AppendString(dst, m.condition)
 	}
 	dst = append(dst, `,"sent_at_ms":`...)
 	dst = strconv.AppendInt(dst, m.sentAt.UnixMilli(), 10)
@@ -110,7 +111,7 @@ func appendMessageTail(dst []byte, m frameMessage) []byte {
 	// which RFC 8030 §5.4 forbids forwarding to the device.
 	if m.collapseKey != "" && !isWebPush(m.payload) {
 		dst = append(dst, `,"collapse_key":`...)
-		dst = appendString(dst, m.collapseKey)
+		dst = jsonscan.AppendString(dst, m.collapseKey)
 	}
 	if m.high {
 		dst = append(dst, `,"priority":"high"`...)
@@ -127,7 +128,7 @@ func appendMessageTail(dst []byte, m frameMessage) []byte {
 // appendDeletedFrame appends a "deleted" frame for a KindDeleted marker.
 func appendDeletedFrame(dst []byte, m *store.Message) []byte {
 	dst = append(dst, `{"type":"deleted","deleted":{"token":`...)
-	dst = appendString(dst, m.Token)
+	dst = jsonscan.AppendString(dst, m.Token)
 	dst = append(dst, `,"seq":`...)
 	dst = strconv.AppendUint(dst, m.Seq, 10)
 	dst = append(dst, `,"count":`...)
@@ -143,19 +144,4 @@ func encodeFrame(f herald.Frame) []byte {
 		panic("dispatch: encoding a frame: " + err.Error())
 	}
 	return b
-}
-
-// appendString appends s as a JSON string. IDs, tokens and project IDs are
-// plain ASCII and take the fast path; anything else goes through
-// encoding/json (strconv's Go quoting is not JSON).
-func appendString(dst []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			j, _ := json.Marshal(s)
-			return append(dst, j...)
-		}
-	}
-	dst = append(dst, '"')
-	dst = append(dst, s...)
-	return append(dst, '"')
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/heraldpush/herald"
+	"github.com/heraldpush/herald/internal/jsonscan"
 	"github.com/heraldpush/herald/internal/store"
 )
 
@@ -719,7 +720,7 @@ func (b *batch) addTopicEntry(token string, e *topicEntry) sentRef {
 	}
 	b.nextMessage()
 	b.buf = append(b.buf, e.head...)
-	b.buf = appendString(b.buf, token)
+	b.buf = jsonscan.AppendString(b.buf, token)
 	b.buf = append(b.buf, e.tail...)
 	return sentRef{seq: e.Seq, id: e.ID, topic: true}
 }

@@ -4,10 +4,12 @@
 // what it can decode exactly as encoding/json would: strings without
 // escapes, in valid UTF-8; integers without fraction or exponent; and it
 // says no (false) to anything else, so that its callers fall back to
-// encoding/json for the rare document outside that shape.
+// encoding/json for the rare document outside that shape. AppendString
+// writes the strings of such documents.
 package jsonscan
 
 import (
+	"encoding/json"
 	"strconv"
 	"unicode/utf8"
 )
@@ -202,4 +204,20 @@ func (s *Scanner) Elements(elem func() bool) bool {
 			return false
 		}
 	}
+}
+
+// AppendString appends s as a JSON string, byte for byte as
+// encoding/json writes it. IDs, tokens and project IDs are plain ASCII
+// and are copied; anything else goes through encoding/json (strconv's Go
+// quoting is not JSON).
+func AppendString(dst []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			j, _ := json.Marshal(s) // a string always encodes
+			return append(dst, j...)
+		}
+	}
+	dst = append(dst, '"')
+	dst = append(dst, s...)
+	return append(dst, '"')
 }

@@ -38,3 +38,16 @@ func TestScalarsAgreeWithEncodingJSON(t *testing.T) {
 		t.Errorf("RawObject = %q, %v", raw, ok)
 	}
 }
+
+// AppendString writes each string byte for byte as encoding/json does.
+func FuzzAppendStringAgreesWithEncodingJSON(f *testing.F) {
+	for _, s := range []string{"", "plain-token_1:abc", "ünï", "a\"b\\c", "<&>", "\x00\x1f\x7f", "\xff", "\u2028"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		want, _ := json.Marshal(s)
+		if got := AppendString([]byte("x"), s); string(got) != "x"+string(want) {
+			t.Fatalf("AppendString(%q) = %s, want x%s", s, got, want)
+		}
+	})
+}
